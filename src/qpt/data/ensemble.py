@@ -1,0 +1,164 @@
+"""Reproducible, indexable eigenstate ensembles.
+
+An :class:`Ensemble` maps a state index i to everything that determines state i: its
+disorder W (drawn uniformly from the range of slot ``i % n_slots``), its label and its
+Hamiltonian seed. Seeds come from ``SeedSequence(base_seed, spawn_key=(model, stream, i))``,
+so state i never depends on how many states are requested: a larger dataset contains the
+smaller one unchanged, and the same ensemble and seed give bit-identical states.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from qpt.physics import PHYSICS_VERSION, get_model
+
+#: bump when the layout of generated data changes (part of every cache key)
+DATA_FORMAT_VERSION = "1"
+UNKNOWN_LABEL = -1
+
+
+def _stable_int(text: str) -> int:
+    return zlib.crc32(text.encode())
+
+
+@dataclasses.dataclass(frozen=True)
+class Ensemble:
+    """State i: W uniform on ``w_ranges[i % n]``, label ``labels[i % n]``, its own seed."""
+
+    model: str
+    L: int
+    energy: float
+    w_ranges: tuple[tuple[float, float], ...]
+    labels: tuple[int, ...]
+    seed: int
+    stream: str = "train"
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.w_ranges) != len(self.labels) or not self.w_ranges:
+            raise ValueError("an ensemble needs one label per disorder range")
+        for lo, hi in self.w_ranges:
+            if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0 or lo > hi:
+                raise ValueError(f"disorder range [{lo}, {hi}] is invalid (need 0 <= min <= max)")
+        # fail fast on unknown models/parameters
+        get_model(self.model, **dict(self.params))
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.w_ranges)
+
+    def state_seed(self, index: int) -> np.random.SeedSequence:
+        return np.random.SeedSequence(
+            self.seed, spawn_key=(_stable_int(self.model), _stable_int(self.stream), int(index))
+        )
+
+    def state(self, index: int) -> tuple[float, int, np.random.SeedSequence]:
+        """(W, label, Hamiltonian seed) of state ``index``."""
+        w_seed, h_seed = self.state_seed(index).spawn(2)
+        lo, hi = self.w_ranges[index % self.n_slots]
+        W = lo if lo == hi else float(np.random.default_rng(w_seed).uniform(lo, hi))
+        return W, self.labels[index % self.n_slots], h_seed
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **dataclasses.asdict(self),
+            "params": dict(self.params),
+            "physics_version": PHYSICS_VERSION,
+            "data_format_version": DATA_FORMAT_VERSION,
+        }
+
+    def key(self) -> str:
+        """Hash of everything that determines the data (the count is not part of it)."""
+        blob = json.dumps(self.describe(), sort_keys=True, default=float)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def freeze_params(params: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((params or {}).items()))
+
+
+def training_ensemble(
+    model: str,
+    L: int,
+    energy: float,
+    *,
+    w_min: float,
+    w_max: float,
+    exclusion: float = 0.0,
+    relative: bool = True,
+    seed: int,
+    params: dict[str, Any] | None = None,
+    stream: str = "train",
+) -> Ensemble:
+    """Two phases, alternating: even indices W in [w_min, W_c - exclusion] (label 0), odd
+    ones W in [W_c + exclusion, w_max] (label 1). With ``relative`` the bounds and the
+    exclusion half-width are multiples of W_c at the training energy (the letter: 1/50 to 2).
+    """
+    m = get_model(model, **(params or {}))
+    wc = m.critical_disorder(energy)  # ValueError for an energy without a known W_c
+    scale = wc if relative else 1.0
+    lo, hi, excl = w_min * scale, w_max * scale, exclusion * scale
+    if lo < 0 or excl < 0:
+        raise ValueError(f"training disorder: w_min={w_min} and exclusion={exclusion} must be >= 0")
+    if not lo < wc - excl:
+        raise ValueError(
+            f"training disorder: w_min={w_min} (W={lo:.4g}) must lie below W_c - exclusion = {wc - excl:.4g}"
+        )
+    if not hi > wc + excl:
+        raise ValueError(
+            f"training disorder: w_max={w_max} (W={hi:.4g}) must lie above W_c + exclusion = {wc + excl:.4g}"
+        )
+    return Ensemble(
+        model,
+        L,
+        float(energy),
+        ((lo, wc - excl), (wc + excl, hi)),
+        (0, 1),
+        seed,
+        stream,
+        freeze_params(params),
+    )
+
+
+def grid_ensemble(
+    model: str,
+    L: int,
+    energy: float,
+    w_values: Sequence[float],
+    *,
+    seed: int,
+    params: dict[str, Any] | None = None,
+    stream: str = "test",
+    reference_critical_disorder: float | None = None,
+) -> Ensemble:
+    """A W grid for transition curves: state i has W = w_values[i % n]. Labels follow the
+    model's W_c at ``energy`` (or ``reference_critical_disorder``), -1 where unknown."""
+    if len(w_values) == 0:
+        raise ValueError("test grid: need at least one disorder value")
+    m = get_model(model, **(params or {}))
+    wc = reference_critical_disorder
+    if wc is None:
+        try:
+            wc = m.critical_disorder(energy)
+        except ValueError:
+            wc = None
+    labels = tuple(UNKNOWN_LABEL if wc is None else int(w > wc) for w in w_values)
+    return Ensemble(
+        model,
+        L,
+        float(energy),
+        tuple((float(w), float(w)) for w in w_values),
+        labels,
+        seed,
+        stream,
+        freeze_params(params),
+    )

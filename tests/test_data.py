@@ -1,0 +1,224 @@
+"""Datasets: determinism, prefix property, labels, cache behaviour, bad configs."""
+
+import json
+import multiprocessing as mp
+import os
+
+import numpy as np
+import pytest
+
+from qpt.data import EnsembleCache, generate_range, grid_ensemble, training_ensemble
+from qpt.data import cache as cache_mod
+
+L = 8
+
+
+def su2_ensemble(**kw):
+    args = dict(w_min=0.02, w_max=2.0, seed=5) | kw
+    return training_ensemble("su2", L, 0.0, **args)
+
+
+def test_same_seed_bit_identical_and_prefix_property():
+    ens = su2_ensemble()
+    a_img, a_info = generate_range(ens, 0, 12)
+    b_img, b_info = generate_range(ens, 0, 12)
+    assert a_img.tobytes() == b_img.tobytes() and a_info.tobytes() == b_info.tobytes()
+    small_img, _ = generate_range(ens, 0, 5)
+    assert small_img.tobytes() == a_img[:5].tobytes()
+    # a range starting mid-way gives the same states as the full range
+    mid_img, _ = generate_range(ens, 7, 12)
+    assert mid_img.tobytes() == a_img[7:].tobytes()
+    other, _ = generate_range(su2_ensemble(seed=6), 0, 12)
+    assert not np.array_equal(other, a_img)
+
+
+def test_labels_and_disorder_follow_wc():
+    ens = su2_ensemble()
+    _, info = generate_range(ens, 0, 40)
+    W, E, label = info.T
+    assert np.all(label[0::2] == 0) and np.all(label[1::2] == 1)
+    assert np.all(W[label == 0] < 6.20) and np.all(W[label == 1] > 6.20)
+    assert W.min() >= 0.02 * 6.2 - 1e-12 and W.max() <= 2 * 6.2 + 1e-12
+    assert np.all(np.abs(E) < 1.0)  # nearest state to E = 0 at L = 8
+    excl = su2_ensemble(exclusion=0.1)
+    _, info = generate_range(excl, 0, 40)
+    assert np.all(np.abs(info[:, 0] - 6.2) >= 0.1 * 6.2 - 1e-12)
+
+
+def test_grid_ensemble_labels():
+    ens = grid_ensemble("su2", L, 1.0, [1.0, 5.9, 6.0, 9.0], seed=1)
+    assert ens.labels == (0, 0, 1, 1)  # W_c(E=1) = 5.953
+    ando = grid_ensemble("ando", L, 0.0, [1.0, 9.0], seed=1)
+    assert ando.labels == (-1, -1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"w_min": 3.0, "w_max": 2.0}, "w_min"),
+        ({"w_min": 0.02, "w_max": 0.9}, "w_max"),  # range does not straddle W_c
+        ({"w_min": 1.1}, "w_min"),
+        ({"exclusion": -0.1}, "exclusion"),
+    ],
+)
+def test_bad_training_disorder(kwargs, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        su2_ensemble(**kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_training_energy():
+    with pytest.raises(ValueError, match=r"0\.7"):
+        training_ensemble("su2", L, 0.7, w_min=0.02, w_max=2.0, seed=1)
+
+
+def test_bad_count_writes_nothing(tmp_path):
+    cache = EnsembleCache(tmp_path, su2_ensemble(), shard_size=4)
+    with pytest.raises(ValueError, match="-3"):
+        cache.ensure(-3, workers=1, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _count_generation(monkeypatch):
+    calls = []
+    original = cache_mod.generate_chunks
+
+    def counting(ensemble, ranges, workers):
+        calls.extend(ranges)
+        yield from original(ensemble, ranges, workers)
+
+    monkeypatch.setattr(cache_mod, "generate_chunks", counting)
+    return calls
+
+
+def test_cache_roundtrip_and_hit(tmp_path, monkeypatch):
+    ens = su2_ensemble()
+    calls = _count_generation(monkeypatch)
+    cache = EnsembleCache(tmp_path, ens, shard_size=4)
+    data = cache.get(10, workers=1, progress=False)
+    assert len(data) == 10 and len(calls) == 3  # 3 shards of 4 states
+    img, info = generate_range(ens, 0, 10)
+    assert np.array_equal(data.images(), img) and np.array_equal(data.info, info)
+    assert isinstance(data.shards[0], np.memmap)
+    calls.clear()
+    again = EnsembleCache(tmp_path, ens, shard_size=4).get(10, workers=1, progress=False)
+    assert calls == [] and np.array_equal(again.images(), img)
+    # a larger request only generates the new shards
+    EnsembleCache(tmp_path, ens, shard_size=4).get(14, workers=1, progress=False)
+    assert calls == [(12, 16)]
+
+
+def test_parallel_workers_give_identical_data(tmp_path):
+    ens = su2_ensemble()
+    one = EnsembleCache(tmp_path / "a", ens, shard_size=16).get(32, workers=1, progress=False)
+    two = EnsembleCache(tmp_path / "b", ens, shard_size=16).get(32, workers=2, progress=False)
+    assert one.images().tobytes() == two.images().tobytes()
+    assert one.info.tobytes() == two.info.tobytes()
+
+
+def test_resume_after_crash(tmp_path, monkeypatch):
+    ens = su2_ensemble()
+    original = cache_mod.generate_chunks
+
+    def crashing(ensemble, ranges, workers):
+        for n, result in enumerate(original(ensemble, ranges, workers)):
+            if n == 1:  # die after the first shard has been written
+                raise KeyboardInterrupt
+            yield result
+
+    monkeypatch.setattr(cache_mod, "generate_chunks", crashing)
+    cache = EnsembleCache(tmp_path, ens, shard_size=4)
+    with pytest.raises(KeyboardInterrupt):
+        cache.ensure(12, workers=1, progress=False)
+    assert cache.missing_shards(12) == [1, 2]
+    assert not list(cache.dir.glob("*.tmp"))  # no half-written files left behind
+    monkeypatch.setattr(cache_mod, "generate_chunks", original)
+    calls = _count_generation(monkeypatch)
+    data = cache.get(12, workers=1, progress=False)
+    assert [a for a, _ in calls] == [4, 8]  # only the missing shards
+    assert np.array_equal(data.images(), generate_range(ens, 0, 12)[0])
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "sidecar"])
+def test_corrupted_shard_is_detected_and_rebuilt(tmp_path, damage):
+    ens = su2_ensemble()
+    cache = EnsembleCache(tmp_path, ens, shard_size=4)
+    cache.ensure(8, workers=1, progress=False)
+    path = cache.dir / "shard-00001.images.npy"
+    if damage == "flip":
+        raw = bytearray(path.read_bytes())
+        raw[-5] ^= 0xFF
+        path.write_bytes(bytes(raw))
+    elif damage == "truncate":
+        path.write_bytes(path.read_bytes()[:-100])
+    else:
+        (cache.dir / "shard-00001.json").write_text("{not json")
+    assert cache.missing_shards(8) == [1]
+    with pytest.raises(FileNotFoundError, match="shard"):
+        cache.load(8, checksum=True)
+    data = cache.get(8, workers=1, progress=False)
+    assert np.array_equal(data.images(), generate_range(ens, 0, 8)[0])
+
+
+def _generate_in_subprocess(root, n):
+    ens = su2_ensemble()
+    EnsembleCache(root, ens, shard_size=4).ensure(n, workers=1, progress=False)
+
+
+def test_concurrent_generation_is_safe(tmp_path):
+    ctx = mp.get_context("spawn")
+    procs = [
+        ctx.Process(target=_generate_in_subprocess, args=(str(tmp_path), 24)) for _ in range(2)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    cache = EnsembleCache(tmp_path, su2_ensemble(), shard_size=4)
+    assert cache.missing_shards(24) == []
+    data = cache.load(24, checksum=True)
+    assert np.array_equal(data.images(), generate_range(su2_ensemble(), 0, 24)[0])
+
+
+def test_cluster_shards_fill_one_cache(tmp_path):
+    ens = su2_ensemble()
+    for job in range(3):
+        EnsembleCache(tmp_path, ens, shard_size=4).ensure(
+            24, workers=1, shard_index=job, shard_count=3, progress=False
+        )
+        done = 6 - len(EnsembleCache(tmp_path, ens, shard_size=4).missing_shards(24))
+        assert done == 2 * (job + 1)
+
+
+def test_cache_key_covers_everything(tmp_path):
+    base = su2_ensemble()
+    variants = [
+        su2_ensemble(seed=6),
+        su2_ensemble(w_max=1.9),
+        su2_ensemble(exclusion=0.05),
+        training_ensemble("su2", L + 2, 0.0, w_min=0.02, w_max=2.0, seed=5),
+        training_ensemble("su2", L, 0.0, w_min=0.02, w_max=2.0, seed=5, params={"hopping": 1.1}),
+    ]
+    keys = {base.key()} | {v.key() for v in variants}
+    assert len(keys) == len(variants) + 1
+
+
+def test_cache_cli_lists_and_clears(tmp_path, capsys):
+    from qpt.data.cli import main
+
+    EnsembleCache(tmp_path, su2_ensemble(), shard_size=4).ensure(4, workers=1, progress=False)
+    assert main(["list", "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "su2-L8-train" in out and "4 states" in out
+    assert main(["clear", "--root", str(tmp_path), "--match", "chern", "--yes"]) == 0
+    assert len(os.listdir(tmp_path)) == 1
+    assert main(["clear", "--root", str(tmp_path), "--yes"]) == 0
+    assert os.listdir(tmp_path) == []
+
+
+def test_ensemble_json_written(tmp_path):
+    cache = EnsembleCache(tmp_path, su2_ensemble(), shard_size=4)
+    cache.ensure(4, workers=1, progress=False)
+    spec = json.loads((cache.dir / "ensemble.json").read_text())
+    assert spec["key"] == su2_ensemble().key() and spec["ensemble"]["model"] == "su2"
