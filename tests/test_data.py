@@ -222,3 +222,10 @@ def test_ensemble_json_written(tmp_path):
     cache.ensure(4, workers=1, progress=False)
     spec = json.loads((cache.dir / "ensemble.json").read_text())
     assert spec["key"] == su2_ensemble().key() and spec["ensemble"]["model"] == "su2"
+
+
+def test_explicit_default_params_give_the_same_key():
+    implicit = su2_ensemble()
+    explicit = su2_ensemble(params={"hopping": 1.0, "boundary": "periodic"})
+    assert implicit.key() == explicit.key()
+    assert su2_ensemble(params={"hopping": 0.9}).key() != implicit.key()

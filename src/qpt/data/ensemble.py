@@ -82,8 +82,10 @@ class Ensemble:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def freeze_params(params: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted((params or {}).items()))
+def freeze_params(model: str, params: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    """The model's complete parameter set (defaults filled in), so that spelling a default
+    out or leaving it implicit gives the same data and the same cache key."""
+    return tuple(sorted(get_model(model, **(params or {})).params().items()))
 
 
 def training_ensemble(
@@ -125,7 +127,7 @@ def training_ensemble(
         (0, 1),
         seed,
         stream,
-        freeze_params(params),
+        freeze_params(model, params),
     )
 
 
@@ -160,5 +162,5 @@ def grid_ensemble(
         labels,
         seed,
         stream,
-        freeze_params(params),
+        freeze_params(model, params),
     )

@@ -1,0 +1,1 @@
+"""Evaluation: transition curves, crossings, fits and plots."""

@@ -1,0 +1,221 @@
+"""Evaluate a trained classifier: transition curves, crossings, transfer, the gap sweep."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from qpt.data.cache import EnsembleCache
+from qpt.data.datamodule import input_scale
+from qpt.data.ensemble import grid_ensemble
+from qpt.data.generation import generate_window
+from qpt.evaluation import plots
+from qpt.evaluation.curves import crossing_with_ci, curve
+from qpt.models.module import PhaseClassifier
+from qpt.physics import get_model
+from qpt.tracking import TrackedRun
+
+log = logging.getLogger(__name__)
+
+
+def energy_tag(energy: float) -> str:
+    return f"E{float(energy)}"
+
+
+def w_grid(test_cfg: dict[str, Any], wc_train: float) -> np.ndarray:
+    n_w = int(test_cfg["n_w"])
+    if n_w < 2:
+        raise ValueError(f"disorder.test.n_w={n_w} must be >= 2")
+    scale = wc_train if test_cfg.get("relative", True) else 1.0
+    lo, hi = float(test_cfg["w_min"]) * scale, float(test_cfg["w_max"]) * scale
+    if not 0 <= lo < hi:
+        raise ValueError(f"test disorder range [{lo}, {hi}] is invalid")
+    return np.linspace(lo, hi, n_w)
+
+
+@torch.no_grad()
+def phase0_probability(
+    classifier: PhaseClassifier, images: np.ndarray, batch: int = 512
+) -> np.ndarray:
+    """P(weak-disorder phase) for each image (raw |psi|^2, scaled as in training)."""
+    scale = np.float32(
+        input_scale(int(classifier.meta["L"]), classifier.meta.get("input_scale", "area"))
+    )
+    classifier.eval()
+    device = classifier.device
+    out = []
+    for i in range(0, len(images), batch):
+        x = (
+            torch.from_numpy(np.ascontiguousarray(images[i : i + batch]) * scale)
+            .unsqueeze(1)
+            .to(device)
+        )
+        out.append(classifier(x).softmax(dim=1)[:, 0].cpu().numpy())
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def _reference_wc(model: str, energy: float) -> float | None:
+    try:
+        return get_model(model).critical_disorder(energy)
+    except ValueError:
+        return None
+
+
+def _write_csv(path: Path, header: list[str], rows: list[tuple]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def evaluate_classifier(
+    classifier: PhaseClassifier,
+    *,
+    test_cfg: dict[str, Any],
+    data_cfg: dict[str, Any],
+    seed: int,
+    out: Path,
+    energies: list[float] | None = None,
+    models: list[str] | None = None,
+    n_bootstrap: int = 200,
+    gap_sweep: dict[str, Any] | None = None,
+    run: TrackedRun | None = None,
+) -> dict[str, Any]:
+    """Transition curves of ``classifier`` on fresh test ensembles (seed stream "test",
+    disjoint from training) for each model and energy, plus the optional gap sweep."""
+    meta = classifier.meta
+    L, trained_on = int(meta["L"]), meta["model"]
+    trained_class = get_model(trained_on).symmetry_class
+    models = models or [trained_on]
+    energies = [float(e) for e in (energies if energies is not None else test_cfg["energies"])]
+    grid = w_grid(test_cfg, float(meta["critical_disorder"]))
+    states_per_w = int(test_cfg["states_per_w"])
+    if states_per_w < 1:
+        raise ValueError(f"disorder.test.states_per_w={states_per_w} must be >= 1")
+    out.mkdir(parents=True, exist_ok=True)
+    phase0 = meta["phases"][0]
+    summary: dict[str, Any] = {"trained_on": trained_on, "L": L, "phase": phase0, "curves": {}}
+    metrics: dict[str, float] = {}
+    for model in models:
+        if get_model(model).symmetry_class != trained_class:
+            raise ValueError(
+                f"cannot apply a network trained on {trained_on!r} (class {trained_class}) "
+                f"to model {model!r} (class {get_model(model).symmetry_class})"
+            )
+        params = meta.get("model_params") or {} if model == trained_on else {}
+        panel = []
+        for energy in energies:
+            ens = grid_ensemble(
+                model,
+                L,
+                energy,
+                grid.tolist(),
+                seed=seed,
+                params=params,
+                stream="test",
+                reference_critical_disorder=_reference_wc(model, energy),
+            )
+            cache = EnsembleCache(data_cfg["cache_dir"], ens, int(data_cfg.get("shard_size", 250)))
+            data = cache.get(
+                states_per_w * len(grid),
+                workers=data_cfg.get("gen_workers"),
+                progress=bool(data_cfg.get("progress", True)),
+            )
+            p = phase0_probability(classifier, data.images())
+            c = curve(data.W, p)
+            cross = crossing_with_ci(data.W, p, n_bootstrap=n_bootstrap, seed=seed)
+            wc = _reference_wc(model, energy)
+            tag = f"{model}_{energy_tag(energy)}"
+            _write_csv(out / f"curve_{tag}.csv", ["W", f"P_{phase0}", "sem", "n_states"], c.rows())
+            prefix = "" if model == trained_on else f"{model}/"
+            metrics |= {
+                f"{prefix}crossing_W/{energy_tag(energy)}": cross.W,
+                f"{prefix}crossing_W_lo/{energy_tag(energy)}": cross.lo,
+                f"{prefix}crossing_W_hi/{energy_tag(energy)}": cross.hi,
+            }
+            summary["curves"][tag] = {
+                "model": model,
+                "energy": energy,
+                "critical_disorder": wc,
+                "crossing": cross.as_dict(),
+                "mean_abs_eigenenergy_offset": float(np.mean(np.abs(data.energies - energy))),
+            }
+            panel.append((energy, c, cross, wc))
+            log.info(
+                "%s E=%g: P crosses 1/2 at W* = %.3f [%.3f, %.3f] (W_c = %s)",
+                model,
+                energy,
+                cross.W,
+                cross.lo,
+                cross.hi,
+                wc,
+            )
+        plots.transition_curves(
+            panel,
+            out / f"transition_{model}.png",
+            phase=phase0,
+            title=f"{model}, L = {L} (network trained on {trained_on})",
+        )
+    if gap_sweep:
+        summary["gap_sweep"] = _gap_sweep(classifier, gap_sweep, seed, out, metrics)
+    (out / "evaluation.json").write_text(json.dumps(summary, indent=1))
+    if run is not None:
+        run.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+        for f in (
+            sorted(out.glob("curve_*.csv")) + sorted(out.glob("*.png")) + [out / "evaluation.json"]
+        ):
+            if f.name.startswith(("curve_", "transition_", "gap_", "evaluation")):
+                run.log_artifact(f, "evaluation")
+    summary["metrics"] = metrics
+    return summary
+
+
+def _gap_sweep(
+    classifier: PhaseClassifier,
+    cfg: dict[str, Any],
+    seed: int,
+    out: Path,
+    metrics: dict[str, float],
+) -> dict[str, Any]:
+    """The letter's Fig. 5b: every state with emin <= E <= emax at a few W."""
+    meta = classifier.meta
+    model, L = meta["model"], int(meta["L"])
+    emin, emax = float(cfg["emin"]), float(cfg["emax"])
+    result, series = {}, []
+    for W in cfg["disorders"]:
+        ens = grid_ensemble(
+            model,
+            L,
+            (emin + emax) / 2,
+            [float(W)],
+            seed=seed,
+            params=meta.get("model_params") or {},
+            stream="window",
+        )
+        images, info = generate_window(ens, emin, emax, int(cfg["realisations"]))
+        p = phase0_probability(classifier, images)
+        rows = sorted(zip(info[:, 1].tolist(), p.tolist(), strict=True))
+        _write_csv(out / f"gap_sweep_W{float(W)}.csv", ["energy", f"P_{meta['phases'][0]}"], rows)
+        result[f"W{float(W)}"] = {
+            "n_states": len(p),
+            "mean": float(p.mean()) if len(p) else float("nan"),
+            "min": float(p.min()) if len(p) else float("nan"),
+            "max": float(p.max()) if len(p) else float("nan"),
+        }
+        metrics[f"gap_sweep/mean_P/W{float(W)}"] = result[f"W{float(W)}"]["mean"]
+        series.append((float(W), info[:, 1], p))
+    plots.gap_sweep(
+        series,
+        out / "gap_sweep.png",
+        phase=meta["phases"][0],
+        emin=emin,
+        emax=emax,
+        title=f"{model}, L = {L}: states with {emin} <= E <= {emax}",
+    )
+    return result

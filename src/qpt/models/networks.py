@@ -1,0 +1,97 @@
+"""The letter's two CNNs (Fig. 2), sized from the lattice L rather than hard-coded 40.
+
+* ``SimpleCNN`` (two weight layers): conv 5x5 -> 10 channels, max-pool 2x2/2, linear -> 2.
+* ``LeNet`` (four weight layers, Caffe's LeNet): conv 5x5 -> 20, pool, conv 5x5 -> 50, pool,
+  linear -> 500, ReLU, linear -> 2. For L = 40: 40 -> 36 -> 18 -> 14 -> 7, so 7*7*50 inputs
+  to the first linear layer. The letter's Chern runs widened it to 32 / 128 / 512.
+
+Weights are Gaussian with variance 2 / (fan_in + fan_out) (the letter's "scale determined
+by the number of input and output dimensions", Caffe's xavier filler), biases zero. The
+letter also multiplied the first layer's initial scale by 100 because raw |psi|^2 ~ 1/L^2;
+qpt instead feeds images multiplied by L^2 (mean 1, see ``qpt.data.datamodule.input_scale``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+KERNEL = 5
+
+
+def _conv_out(size: int) -> int:
+    return size - KERNEL + 1  # stride 1, no padding
+
+
+def _check_input(L: int, n_convs: int) -> None:
+    size = L
+    for _ in range(n_convs):
+        size = _conv_out(size) // 2
+    if size < 1:
+        raise ValueError(
+            f"lattice size L={L} is too small for a network with {n_convs} conv layer(s)"
+        )
+
+
+def xavier_normal_init(module: nn.Module) -> None:
+    if isinstance(module, (nn.Conv2d, nn.Linear)):
+        nn.init.xavier_normal_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+class SimpleCNN(nn.Module):
+    """Two weight layers: conv -> max-pool -> linear."""
+
+    def __init__(self, L: int, conv1: int = 10, n_classes: int = 2):
+        super().__init__()
+        _check_input(L, 1)
+        side = _conv_out(L) // 2
+        self.features = nn.Sequential(nn.Conv2d(1, conv1, KERNEL), nn.MaxPool2d(2, 2))
+        self.classifier = nn.Linear(conv1 * side * side, n_classes)
+        self.apply(xavier_normal_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).flatten(1))
+
+
+class LeNet(nn.Module):
+    """Four weight layers: conv -> pool -> conv -> pool -> linear -> ReLU -> linear."""
+
+    def __init__(
+        self, L: int, conv1: int = 20, conv2: int = 50, hidden: int = 500, n_classes: int = 2
+    ):
+        super().__init__()
+        _check_input(L, 2)
+        side = _conv_out(_conv_out(L) // 2) // 2
+        self.features = nn.Sequential(
+            nn.Conv2d(1, conv1, KERNEL),
+            nn.MaxPool2d(2, 2),
+            nn.Conv2d(conv1, conv2, KERNEL),
+            nn.MaxPool2d(2, 2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Linear(conv2 * side * side, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, n_classes),
+        )
+        self.apply(xavier_normal_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).flatten(1))
+
+
+NETWORKS: dict[str, type[nn.Module]] = {"simple": SimpleCNN, "lenet": LeNet}
+
+
+def build_network(arch: str, L: int, **widths: int) -> nn.Module:
+    """Network by architecture name (``simple`` or ``lenet``) with optional widths."""
+    try:
+        cls = NETWORKS[arch]
+    except KeyError:
+        raise ValueError(
+            f"unknown network architecture {arch!r}; available: {sorted(NETWORKS)}"
+        ) from None
+    try:
+        return cls(L, **widths)
+    except TypeError as err:
+        raise ValueError(f"bad widths {widths} for network {arch!r}: {err}") from None

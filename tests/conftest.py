@@ -1,0 +1,64 @@
+"""Shared fixtures: tiny, isolated training configs (own cache and MLflow store per test)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = str(ROOT / "conf")
+
+
+def tiny_overrides(tmp: Path, L: int = 16) -> list[str]:
+    """A run that takes seconds: few states, one epoch, a 4-point test grid."""
+    return [
+        f"L={L}",
+        "disorder.train.states_per_phase=12",
+        "disorder.test.n_w=4",
+        "disorder.test.states_per_w=2",
+        "data.shard_size=8",
+        "data.gen_workers=1",
+        "data.progress=false",
+        f"data.cache_dir={tmp}/cache",
+        "data.batch_size=8",
+        "trainer.max_epochs=1",
+        "trainer.min_epochs=1",
+        "trainer.enable_progress_bar=false",
+        "trainer.accelerator=cpu",
+        f"logger.tracking_uri=sqlite:///{tmp}/mlflow.db",
+        "logger.n_sample_images=2",
+    ]
+
+
+def compose_cfg(overrides: list[str]):
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+def run_script(
+    script: str, args: list[str], tmp: Path, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    env = os.environ | {
+        "PYTHONUNBUFFERED": "1",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db",
+        "QPT_CACHE_DIR": str(tmp / "cache"),
+    }
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def tmp_run_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

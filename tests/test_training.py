@@ -1,0 +1,185 @@
+"""Training end to end: configs compose, runs are tracked in MLflow, checkpoints reload."""
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from qpt.models.checkpoint import load_classifier
+from qpt.training import train
+from tests.conftest import ROOT, compose_cfg, run_script, tiny_overrides
+
+GROUPS = {
+    g: sorted(p.stem for p in (ROOT / "conf" / g).glob("*.yaml"))
+    for g in ("model", "net", "disorder", "optim", "trainer", "logger", "data")
+}
+
+
+def test_every_config_option_composes():
+    for group, options in GROUPS.items():
+        for option in options:
+            cfg = compose_cfg([f"{group}={option}"])
+            assert cfg[group] is not None
+    for model, net in itertools.product(GROUPS["model"], GROUPS["net"]):
+        cfg = compose_cfg([f"model={model}", f"net={net}"])
+        assert cfg.model.name == model and cfg.net.name == net
+
+
+def test_every_experiment_composes():
+    for path in sorted((ROOT / "conf" / "experiment").glob("*.yaml")):
+        cfg = compose_cfg([f"experiment={path.stem}"])
+        assert cfg.model.name and cfg.net.name
+
+
+def test_launcher_configs_compose():
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        for launcher in ("joblib", "submitit_slurm_qpt"):
+            cfg = compose(
+                config_name="config",
+                overrides=[f"hydra/launcher={launcher}"],
+                return_hydra_config=True,
+            )
+            assert "launcher" in cfg.hydra and cfg.hydra.launcher._target_
+        slurm = compose(
+            config_name="config",
+            overrides=["hydra/launcher=submitit_slurm_qpt"],
+            return_hydra_config=True,
+        )
+        assert "Slurm" in slurm.hydra.launcher._target_ and slurm.hydra.launcher.timeout_min == 120
+
+
+@pytest.mark.parametrize(
+    ("model", "net"), [("su2", "deep"), ("su2", "simple"), ("chern", "deep"), ("chern", "simple")]
+)
+def test_tiny_run_is_tracked_in_mlflow(tmp_run_dir, model, net):
+    cfg = compose_cfg([*tiny_overrides(tmp_run_dir), f"model={model}", f"net={net}"])
+    summary = train(cfg)
+    assert 0.0 <= summary["val_acc"] <= 1.0 and Path(summary["checkpoint"]).is_file()
+    client = MlflowClient(f"sqlite:///{tmp_run_dir}/mlflow.db")
+    exp = client.get_experiment_by_name(f"qpt-{cfg.model.name}")
+    (run,) = client.search_runs([exp.experiment_id])
+    assert run.info.status == "FINISHED" and run.info.run_name == f"{cfg.model.name}-{net}-L16"
+    assert run.data.params["net.arch"] == cfg.net.arch and run.data.params["L"] == "16"
+    assert run.data.params["optim.name"] == cfg.optim.name
+    assert {"train/loss", "val/loss", "val/acc", "val/auroc", "best/val_acc"} <= set(
+        run.data.metrics
+    )
+    assert len(run.data.tags["dataset_key"]) == 64
+    assert run.data.tags["git_commit"]
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config.yaml", "training_curves.png", "images", "checkpoints"} <= artifacts
+    history = client.get_metric_history(run.info.run_id, "val/loss")
+    assert [m.step for m in history] == [0]
+
+
+def test_reloaded_checkpoint_gives_identical_predictions(tmp_run_dir):
+    cfg = compose_cfg([*tiny_overrides(tmp_run_dir), "logger=none"])
+    summary = train(cfg)
+    a = load_classifier(summary["checkpoint"], model="su2", L=16)
+    b = load_classifier(summary["checkpoint"])
+    x = torch.rand(5, 1, 16, 16) * 2
+    with torch.no_grad():
+        assert torch.equal(a(x), b(x))
+        probs = a.predict_step((x, torch.zeros(5)), 0)
+    assert torch.allclose(probs.sum(dim=1), torch.ones(5))
+    with pytest.raises(ValueError, match="L=16"):
+        load_classifier(summary["checkpoint"], L=24)
+    with pytest.raises(ValueError, match="class"):
+        load_classifier(summary["checkpoint"], model="chern")
+    with pytest.raises(ValueError, match="does not exist"):
+        load_classifier(tmp_run_dir / "nope.ckpt")
+    bogus = tmp_run_dir / "bogus.ckpt"
+    bogus.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a qpt"):
+        load_classifier(bogus)
+
+
+def test_training_is_reproducible(tmp_run_dir):
+    cfg = compose_cfg([*tiny_overrides(tmp_run_dir), "logger=none", "trainer.max_epochs=2"])
+    first = train(cfg)
+    second = train(cfg)
+    assert first["val_loss"] == second["val_loss"]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("optim.lr=-0.01", "-0.01"), ("L=4", "L=4"), ("disorder.train.w_max=0.5", "w_max")],
+)
+def test_bad_overrides_exit_with_one_line_error(tmp_path, override, message):
+    result = run_script("train.py", [*tiny_overrides(tmp_path), override], tmp_path, timeout=120)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_net_is_refused(tmp_path):
+    result = run_script(
+        "train.py", [*tiny_overrides(tmp_path), "net=transformer"], tmp_path, timeout=120
+    )
+    assert result.returncode != 0 and "transformer" in result.stderr
+
+
+def test_two_job_multirun(tmp_path):
+    args = [
+        "-m",
+        *tiny_overrides(tmp_path),
+        "net=simple,deep",
+        f"hydra.sweep.dir={tmp_path}/multirun",
+    ]
+    result = run_script("train.py", args, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("qpt-su2").experiment_id])
+    assert sorted(r.info.run_name for r in runs) == ["su2-deep-L16", "su2-simple-L16"]
+    assert all(r.info.status == "FINISHED" for r in runs)
+
+
+def test_parallel_joblib_sweep_shares_cache_and_store(tmp_path):
+    """Two jobs at once on one dataset and one sqlite store: nothing is corrupted."""
+    args = [
+        "-m",
+        *tiny_overrides(tmp_path),
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "net=simple,deep",
+        f"hydra.sweep.dir={tmp_path}/multirun",
+        "evaluate_after_training=false",
+    ]
+    result = run_script("train.py", args, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("qpt-su2").experiment_id])
+    assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
+    (cache,) = (tmp_path / "cache").iterdir()
+    sidecars = sorted(cache.glob("shard-*.json"))
+    assert len(sidecars) == 3  # 24 states / 8 per shard, each generated once
+    for s in sidecars:
+        assert set(json.loads(s.read_text())) == {"images", "info"}
+    from qpt.data.cache import EnsembleCache
+    from qpt.data.ensemble import training_ensemble
+
+    ens = training_ensemble("su2", 16, 0.0, w_min=0.02, w_max=2.0, seed=1234)
+    assert EnsembleCache(tmp_path / "cache", ens, 8).missing_shards(24) == []
+    assert np.isfinite(
+        EnsembleCache(tmp_path / "cache", ens, 8).load(24, checksum=True).images()
+    ).all()
+
+
+@pytest.mark.slow
+def test_ddp_spawn_on_cpu(tmp_run_dir):
+    cfg = compose_cfg(
+        [
+            *tiny_overrides(tmp_run_dir),
+            "trainer=ddp_spawn",
+            "trainer.accelerator=cpu",
+            "logger=none",
+        ]
+    )
+    summary = train(cfg)
+    assert Path(summary["checkpoint"]).is_file()
