@@ -46,6 +46,8 @@ format: setup
 
 bench: setup          ## all benchmarks (prints tables; see docs/benchmarks.md)
 	$(PY) benchmarks/eigensolver.py
+	$(PY) benchmarks/generation.py
+	$(PY) benchmarks/training.py
 
 mlflow-ui: setup      ## browse runs at http://127.0.0.1:5000
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db
