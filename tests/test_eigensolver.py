@@ -166,3 +166,12 @@ def test_sparse_route_at_letter_size_is_a_true_eigenpair():
     e, v = eigenstates_near(H, 0.0, 1)
     assert abs(e[0]) < 0.05  # level spacing at L = 40 is ~ 3e-3
     assert np.linalg.norm(H @ v[:, 0] - e[0] * v[:, 0]) < 1e-8
+
+
+def test_window_holding_much_of_the_spectrum_goes_dense_and_stays_exact():
+    H = build_hamiltonian("chern", 16, 6.0, seed=4)  # disorder fills the gap
+    e_auto, _ = eigenstates_in_window(H, -0.5, 0.5, k_start=4)
+    all_e = np.linalg.eigvalsh(H.toarray())
+    expected = all_e[(all_e >= -0.5) & (all_e <= 0.5)]
+    assert len(expected) > 512 // 8
+    np.testing.assert_allclose(e_auto, expected, atol=1e-10)

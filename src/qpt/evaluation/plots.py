@@ -105,3 +105,59 @@ def gap_sweep(
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def scaling_collapse(curves, fit, path: str | os.PathLike, *, title: str = "") -> None:
+    """Left: P(W) for each L; right: P against (W - W_c) L^(1/nu) with the fitted f."""
+    from qpt.evaluation.scaling import scaling_function
+
+    fig, (ax_raw, ax_col) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for L, rows in sorted(curves.items()):
+        W, P, sem = rows[:, 0], rows[:, 1], rows[:, 2]
+        ax_raw.errorbar(W, P, yerr=sem, fmt="-o", ms=2.5, lw=1, label=f"L = {L}")
+        ax_col.errorbar(
+            (W - fit.wc) * L ** (1 / fit.nu), P, yerr=sem, fmt="o", ms=2.5, label=f"L = {L}"
+        )
+    xs = np.linspace(*ax_col.get_xlim(), 200)
+    ax_col.plot(xs, np.clip(scaling_function(fit, xs), -0.1, 1.1), "k-", lw=1, label="fit f(x)")
+    ax_raw.axvline(fit.wc, color="gray", ls="--", lw=1)
+    ax_raw.set(xlabel="disorder W", ylabel="P", ylim=(-0.03, 1.03))
+    ax_col.set(xlabel="(W - W_c) L^(1/nu)", ylabel="P", ylim=(-0.03, 1.03))
+    for ax in (ax_raw, ax_col):
+        ax.axhline(0.5, color="gray", ls=":", lw=1)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def locators(curves, spectral, bott, path: str | os.PathLike, *, wc: float, model: str) -> None:
+    """The network's P(W, L) beside <r>(W, L), ln IPR(W, L) and (Chern) the Bott index."""
+    n = 3 + (bott is not None)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8))
+    for L, rows in sorted(curves.items()):
+        axes[0].plot(rows[:, 0], rows[:, 1], "-", lw=1, label=f"L = {L}")
+    for L, s in sorted(spectral.items()):
+        axes[1].errorbar(s["W"], s["r"], yerr=s["r_sem"], fmt="-o", ms=2.5, lw=1, label=f"L = {L}")
+        axes[2].errorbar(
+            s["W"], s["log_ipr"], yerr=s["log_ipr_sem"], fmt="-o", ms=2.5, lw=1, label=f"L = {L}"
+        )
+    any_s = next(iter(spectral.values()))
+    axes[1].axhline(any_s["r_metal"], color="k", ls=":", lw=1, label="metal (RMT)")
+    axes[1].axhline(any_s["r_poisson"], color="k", ls="--", lw=1, label="Poisson")
+    axes[0].set(xlabel="W", ylabel="P (network)", xlim=(any_s["W"][0], any_s["W"][-1]))
+    axes[1].set(xlabel="W", ylabel="<r>")
+    axes[2].set(xlabel="W", ylabel="ln IPR")
+    if bott is not None:
+        axes[3].errorbar(bott["W"], bott["bott"], yerr=bott["bott_sem"], fmt="-o", ms=3, lw=1)
+        axes[3].set(xlabel="W", ylabel="<|Bott index|>", ylim=(-0.05, 1.05))
+    for ax in axes:
+        ax.axvline(wc, color="gray", ls="--", lw=1)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7)
+    fig.suptitle(f"{model}: network against non-ML locators (dashed: literature W_c = {wc})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

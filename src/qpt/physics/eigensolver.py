@@ -30,6 +30,8 @@ ARPACK_TOL = 1e-8
 #: a residual |H v - E v| above this means an unstable factorisation: redo on the safe path
 #: (a converged pair has <= ~1e-9)
 RESIDUAL_TOL = 1e-6
+#: eigenstates_in_window("auto") goes dense once it would need more than dim / this states
+WINDOW_DENSE_FRACTION = 8
 
 
 def spectral_bounds(H: sp.spmatrix) -> tuple[float, float]:
@@ -225,15 +227,22 @@ def eigenstates_in_window(
         )
     dim = H.shape[0]
     centre, half = (emin + emax) / 2, (emax - emin) / 2
-    if method == "dense" or (method == "auto" and dim <= DENSE_MAX_DIM):
-        energies, vectors = la.eigh(H.toarray(), subset_by_value=(emin, emax))
-    else:
+    dense = method == "dense" or (method == "auto" and dim <= DENSE_MAX_DIM)
+    if not dense:
         k = min(k_start, dim)
         while True:
             energies, vectors = eigenstates_near(H, centre, k, method=method)
             if k == dim or np.abs(energies[-1] - centre) > half:
                 break
+            if method == "auto" and 2 * k > dim // WINDOW_DENSE_FRACTION:
+                # a window holding a sizeable part of the spectrum (e.g. a gap filled by
+                # disorder): LAPACK by value beats Lanczos with thousands of vectors
+                dense = True
+                break
             k = min(2 * k, dim)
+    if dense:
+        energies, vectors = la.eigh(H.toarray(), subset_by_value=(emin, emax))
+    else:
         inside = (energies >= emin) & (energies <= emax)
         energies, vectors = energies[inside], vectors[:, inside]
     order = np.argsort(energies, kind="stable")

@@ -1,0 +1,71 @@
+"""Non-ML locators: gap ratios against RMT and Poisson, IPR limits, the Bott index."""
+
+import numpy as np
+import pytest
+
+from qpt.physics import build_hamiltonian, eigenstates_near
+from qpt.physics.observables import (
+    R_GUE,
+    R_POISSON,
+    bott_index,
+    gap_ratios,
+    inverse_participation_ratio,
+)
+
+
+def test_poisson_spectrum_gives_2ln2_minus_1():
+    rng = np.random.default_rng(0)
+    r = gap_ratios(rng.uniform(0, 1, 20000))
+    assert r.mean() == pytest.approx(R_POISSON, rel=0.02)
+
+
+def test_gue_spectrum_gives_0_5996():
+    rng = np.random.default_rng(1)
+    ratios = []
+    for _ in range(4):
+        n = 800
+        a = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
+        e = np.linalg.eigvalsh((a + a.conj().T) / 2)
+        ratios.append(gap_ratios(e[n // 4 : 3 * n // 4]))  # bulk of the semicircle
+    assert np.concatenate(ratios).mean() == pytest.approx(R_GUE, rel=0.02)
+
+
+def test_kramers_pairs_are_counted_once():
+    e = np.repeat(np.sort(np.random.default_rng(2).uniform(0, 1, 2001)), 2)
+    assert gap_ratios(e, kramers=True).mean() == pytest.approx(R_POISSON, rel=0.05)
+    assert gap_ratios(e).mean() < 0.2  # without it every other spacing is zero
+
+
+def test_ipr_limits():
+    L = 20
+    plane = np.ones(2 * L * L) / np.sqrt(2 * L * L)
+    assert inverse_participation_ratio(plane) == pytest.approx(1 / L**2)
+    point = np.zeros(2 * L * L)
+    point[10] = 1.0
+    assert inverse_participation_ratio(point) == pytest.approx(1.0)
+    H = build_hamiltonian("su2", L, 15.0, seed=0)  # strongly localized
+    _, v = eigenstates_near(H, 0.0, 1)
+    assert inverse_participation_ratio(v[:, 0]) > 20 / L**2
+
+
+def test_clean_chern_bott_index_is_one_in_magnitude():
+    H = build_hamiltonian("chern", 10, 0.0, seed=0, boundary="periodic")
+    assert abs(bott_index(H, 10)) == pytest.approx(1.0, abs=1e-8)
+
+
+def test_trivial_insulator_and_anderson_phase_have_bott_zero():
+    # no band inversion: eps_s - eps_p > 4 (t_s + t_p)
+    trivial = build_hamiltonian(
+        "chern", 10, 0.0, seed=0, boundary="periodic", eps_s=1.5, eps_p=-1.5
+    )
+    assert bott_index(trivial, 10) == pytest.approx(0.0, abs=1e-8)
+    values = [
+        bott_index(build_hamiltonian("chern", 10, 12.0, seed=s, boundary="periodic"), 10)
+        for s in range(4)
+    ]
+    assert np.allclose(values, 0.0, atol=1e-6)
+
+
+def test_weak_disorder_keeps_the_bott_index():
+    H = build_hamiltonian("chern", 12, 1.0, seed=3, boundary="periodic")
+    assert abs(round(bott_index(H, 12))) == 1

@@ -1,0 +1,100 @@
+"""Finite-size scaling fit on synthetic data with a known W_c and nu."""
+
+import numpy as np
+import pytest
+
+from qpt.evaluation.scaling import fit_scaling
+
+
+def synthetic_curves(wc=6.2, nu=2.7, sizes=(24, 32, 40, 48, 64), noise=0.01, seed=0):
+    rng = np.random.default_rng(seed)
+    W = np.linspace(4.0, 8.5, 40)
+    rows = []
+    for L in sizes:
+        x = (W - wc) * L ** (1 / nu)
+        P = 1 / (1 + np.exp(x / 3.0)) + rng.normal(0, noise, W.size)
+        rows += [(w, L, p, noise) for w, p in zip(W, P, strict=True)]
+    return np.array(rows).T
+
+
+def test_known_wc_and_nu_are_recovered():
+    W, L, P, sem = synthetic_curves()
+    fit = fit_scaling(W, L, P, sem, wc0=6.0, nu0=2.0, order=3)
+    assert fit.wc == pytest.approx(6.2, abs=0.05)
+    assert fit.wc_ci[0] < 6.2 < fit.wc_ci[1]
+    assert fit.nu == pytest.approx(2.7, rel=0.15)
+    assert fit.nu_ci[0] < 2.7 < fit.nu_ci[1]
+    assert 0.5 < fit.reduced_chi2 < 2.0
+    assert fit.sizes == [24, 32, 40, 48, 64]
+
+
+def test_wrong_data_is_refused():
+    W, L, P, sem = synthetic_curves(sizes=(40,))
+    with pytest.raises(ValueError, match="2 sizes"):
+        fit_scaling(W, L, P, sem, wc0=6.0)
+
+
+def test_fss_study_on_a_synthetic_sweep(tmp_path):
+    import json
+
+    from qpt.evaluation.fss import run_study
+    from tests.conftest import compose_cfg
+
+    W, L, P, sem = synthetic_curves(sizes=(8, 10, 12), noise=0.01)
+    for j, size in enumerate((8, 10, 12)):
+        job = tmp_path / str(j)
+        (job / "evaluation").mkdir(parents=True)
+        (job / "config.yaml").write_text(f"L: {size}\n")
+        rows = np.stack(
+            [W[L == size], P[L == size], sem[L == size], np.full((L == size).sum(), 20)], axis=1
+        )
+        np.savetxt(
+            job / "evaluation" / "curve_su2_E0.0.csv",
+            rows,
+            delimiter=",",
+            header="W,P,sem,n",
+            comments="",
+        )
+    cfg = compose_cfg(
+        [
+            "experiment=fss_su2",
+            "fss.locators.realisations=2",
+            "fss.locators.n_w=3",
+            "data.progress=false",
+        ]
+    )
+    summary = run_study(cfg, tmp_path)
+    fit = summary["network_fit"]
+    assert fit["sizes"] == [8, 10, 12] and abs(fit["wc"] - 6.2) < 0.1
+    assert set(summary["locators"]) >= {"r_crossings", "tau2_at_wc"}
+    assert (tmp_path / "fss_collapse.png").exists() and (tmp_path / "fss_locators.png").exists()
+    assert json.loads((tmp_path / "fss.json").read_text())["model"] == "su2"
+
+
+@pytest.mark.slow
+def test_fss_experiment_end_to_end(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from tests.conftest import run_script, tiny_overrides
+
+    args = [
+        "experiment=fss_su2",
+        *tiny_overrides(tmp_path),
+        "hydra.sweeper.params.L=16,20",
+        "disorder.test.n_w=12",
+        "disorder.test.states_per_w=4",
+        "fss.locators.realisations=2",
+        "fss.locators.n_w=4",
+        "fss.order=2",
+        "fss.window=0.49",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+    ]
+    result = run_script("train.py", args, tmp_path, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "sweep" / "fss.json").exists()
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = client.search_runs(
+        [client.get_experiment_by_name("qpt-su2").experiment_id],
+        filter_string="attributes.run_name = 'fss-su2-deep'",
+    )
+    assert len(runs) == 1 and "fss/W_c" in runs[0].data.metrics
