@@ -9,6 +9,7 @@ MLflow run ``fss-<model>``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -109,7 +110,7 @@ def run_study(cfg: DictConfig, sweep_dir: Path) -> dict[str, Any]:
         sizes = sorted(spectral)
         r_cross = [
             crossing_of_two_curves(w_values, spectral[a]["r"], spectral[b]["r"])
-            for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+            for a, b in itertools.pairwise(sizes)
         ]
         # tau_2 from ln IPR = -tau_2 ln L + c at the W closest to W_c
         j = int(np.argmin(np.abs(w_values - wc_ref)))
@@ -117,7 +118,7 @@ def run_study(cfg: DictConfig, sweep_dir: Path) -> dict[str, Any]:
         summary["locators"] = {
             "r_crossings": dict(
                 zip(
-                    [f"L{a}-L{b}" for a, b in zip(sizes[:-1], sizes[1:], strict=True)],
+                    [f"L{a}-L{b}" for a, b in itertools.pairwise(sizes)],
                     r_cross,
                     strict=True,
                 )
