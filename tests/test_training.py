@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -182,4 +183,19 @@ def test_ddp_spawn_on_cpu(tmp_run_dir):
         ]
     )
     summary = train(cfg)
+    assert Path(summary["checkpoint"]).is_file()
+
+
+def test_cluster_job_array_fills_the_cache_then_trains(tmp_run_dir):
+    base = [*tiny_overrides(tmp_run_dir), "logger=none", "evaluate_after_training=false"]
+    for job in range(3):
+        out = train(
+            compose_cfg(
+                [*base, "data.generate_only=true", f"data.shard_index={job}", "data.shard_count=3"]
+            )
+        )
+        assert math.isnan(out["val_acc"])
+    (cache,) = (tmp_run_dir / "cache").iterdir()
+    assert len(list(cache.glob("shard-*.json"))) == 3
+    summary = train(compose_cfg(base))
     assert Path(summary["checkpoint"]).is_file()

@@ -126,6 +126,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     classifier = PhaseClassifier(net=net_cfg, optim=optim_cfg, meta=meta)  # bad net/optim fail here
     classifier.configure_optimizers()
     dm.prepare_data()  # generation happens before any run is recorded
+    if cfg.data.generate_only:  # e.g. one job of a cluster array filling the cache
+        log.info(
+            "data.generate_only: cache %s filled (shard %d of %d); not training",
+            dm.cache(dm.train_ensemble).dir,
+            cfg.data.shard_index,
+            cfg.data.shard_count,
+        )
+        return {"val_acc": float("nan"), "cache_dir": str(dm.cache(dm.train_ensemble).dir)}
 
     run = None
     if cfg.logger.tracking_uri:
@@ -147,13 +155,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         run.log_params(flatten(to_container(cfg)))
     try:
         summary = _fit(cfg, dm, classifier, out, run)
+    except BaseException as err:
         if run is not None:
-            run.end("FINISHED")
-        return summary
-    except BaseException:
-        if run is not None:
-            run.end("FAILED" if not isinstance(BaseException, KeyboardInterrupt) else "KILLED")
+            run.end("KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
         raise
+    if run is not None:
+        run.end("FINISHED")
+    return summary
 
 
 def _trainer_kwargs(cfg: DictConfig) -> dict[str, Any]:
