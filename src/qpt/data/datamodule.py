@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
 from qpt.data.cache import EnsembleCache, LoadedEnsemble
-from qpt.data.ensemble import Ensemble, grid_ensemble, training_ensemble
+from qpt.data.ensemble import Ensemble, disorder_grid, grid_ensemble, training_ensemble
 from qpt.data.generation import generate_state, generate_window
 from qpt.physics import get_model
 
@@ -174,12 +174,7 @@ class EigenstateDataModule(pl.LightningDataModule):
         test = self.disorder["test"]
         model = model or self.model_name
         params = self.model_params if model_params is None else model_params
-        n_w = int(test["n_w"])
-        if n_w < 2:
-            raise ValueError(f"disorder.test.n_w={n_w} must be >= 2")
-        wc_train = self.physics.critical_disorder(self.train_ensemble.energy)
-        scale = wc_train if test.get("relative", True) else 1.0
-        w_values = np.linspace(float(test["w_min"]) * scale, float(test["w_max"]) * scale, n_w)
+        w_values = disorder_grid(test, self.physics.critical_disorder(self.train_ensemble.energy))
         out = []
         for energy in energies if energies is not None else test["energies"]:
             try:

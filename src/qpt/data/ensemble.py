@@ -164,3 +164,16 @@ def grid_ensemble(
         stream,
         freeze_params(model, params),
     )
+
+
+def disorder_grid(test_cfg: dict[str, Any], wc_train: float) -> np.ndarray:
+    """The W values of a test grid (``disorder.test``): ``n_w`` points from ``w_min`` to
+    ``w_max``, multiples of the training W_c when ``relative``."""
+    n_w = int(test_cfg["n_w"])
+    if n_w < 2:
+        raise ValueError(f"disorder.test.n_w={n_w} must be >= 2")
+    scale = wc_train if test_cfg.get("relative", True) else 1.0
+    lo, hi = float(test_cfg["w_min"]) * scale, float(test_cfg["w_max"]) * scale
+    if not 0 <= lo < hi:
+        raise ValueError(f"test disorder range [{lo}, {hi}] is invalid (need 0 <= w_min < w_max)")
+    return np.linspace(lo, hi, n_w)

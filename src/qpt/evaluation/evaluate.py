@@ -13,7 +13,7 @@ import torch
 
 from qpt.data.cache import EnsembleCache
 from qpt.data.datamodule import input_scale
-from qpt.data.ensemble import grid_ensemble
+from qpt.data.ensemble import disorder_grid, grid_ensemble
 from qpt.data.generation import generate_window
 from qpt.evaluation import plots
 from qpt.evaluation.curves import crossing_with_ci, curve
@@ -26,17 +26,6 @@ log = logging.getLogger(__name__)
 
 def energy_tag(energy: float) -> str:
     return f"E{float(energy)}"
-
-
-def w_grid(test_cfg: dict[str, Any], wc_train: float) -> np.ndarray:
-    n_w = int(test_cfg["n_w"])
-    if n_w < 2:
-        raise ValueError(f"disorder.test.n_w={n_w} must be >= 2")
-    scale = wc_train if test_cfg.get("relative", True) else 1.0
-    lo, hi = float(test_cfg["w_min"]) * scale, float(test_cfg["w_max"]) * scale
-    if not 0 <= lo < hi:
-        raise ValueError(f"test disorder range [{lo}, {hi}] is invalid")
-    return np.linspace(lo, hi, n_w)
 
 
 @torch.no_grad()
@@ -94,7 +83,7 @@ def evaluate_classifier(
     trained_class = get_model(trained_on).symmetry_class
     models = models or [trained_on]
     energies = [float(e) for e in (energies if energies is not None else test_cfg["energies"])]
-    grid = w_grid(test_cfg, float(meta["critical_disorder"]))
+    grid = disorder_grid(test_cfg, float(meta["critical_disorder"]))
     states_per_w = int(test_cfg["states_per_w"])
     if states_per_w < 1:
         raise ValueError(f"disorder.test.states_per_w={states_per_w} must be >= 1")
