@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -159,6 +160,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if run is not None:
             run.end("KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
         raise
+    finally:
+        # Sweeps run job after job in one process, and Lightning's objects form reference
+        # cycles: collect them now so a finished job's model and memory-mapped dataset do
+        # not stay resident while the next job trains.
+        del dm, classifier
+        gc.collect()
     if run is not None:
         run.end("FINISHED")
     return summary
