@@ -169,3 +169,14 @@ def test_evaluate_missing_checkpoint(tmp_path):
         timeout=120,
     )
     assert result.returncode == 2 and "missing.ckpt" in result.stderr
+
+
+def test_edge_weight_marks_boundary_states():
+    from qpt.evaluation.evaluate import edge_weight
+
+    L = 20
+    bulk = np.full((1, L, L), 1.0 / L**2)
+    edge = np.zeros((1, L, L))
+    edge[0, 0, :] = 1.0 / L
+    w = edge_weight(np.concatenate([bulk, edge]))
+    assert w[0] == pytest.approx(1 - (L - 6) ** 2 / L**2) and w[1] == pytest.approx(1.0)

@@ -165,6 +165,16 @@ def evaluate_classifier(
     return summary
 
 
+EDGE_WIDTH = 3  # sites from the boundary counted as "edge" in the gap sweep
+
+
+def edge_weight(images: np.ndarray, width: int = EDGE_WIDTH) -> np.ndarray:
+    """Fraction of |psi|^2 within ``width`` sites of an open boundary, per image: a
+    network-free marker of chiral edge states (a bulk state spreads it ~ 4 width / L)."""
+    inner = images[:, width:-width, width:-width].sum(axis=(1, 2))
+    return 1.0 - inner / images.sum(axis=(1, 2))
+
+
 def _gap_sweep(
     classifier: PhaseClassifier,
     cfg: dict[str, Any],
@@ -172,10 +182,13 @@ def _gap_sweep(
     out: Path,
     metrics: dict[str, float],
 ) -> dict[str, Any]:
-    """The letter's Fig. 5b: every state with emin <= E <= emax at a few W."""
+    """The letter's Fig. 5b: every state with emin <= E <= emax at a few W, judged by the
+    network and, independently, by its weight on the boundary."""
     meta = classifier.meta
     model, L = meta["model"], int(meta["L"])
     emin, emax = float(cfg["emin"]), float(cfg["emax"])
+    n_bins = int(cfg.get("bins", 20))
+    phase = meta["phases"][0]
     result, series = {}, []
     for W in cfg["disorders"]:
         ens = grid_ensemble(
@@ -189,20 +202,43 @@ def _gap_sweep(
         )
         images, info = generate_window(ens, emin, emax, int(cfg["realisations"]))
         p = phase0_probability(classifier, images)
-        rows = sorted(zip(info[:, 1].tolist(), p.tolist(), strict=True))
-        _write_csv(out / f"gap_sweep_W{float(W)}.csv", ["energy", f"P_{meta['phases'][0]}"], rows)
-        result[f"W{float(W)}"] = {
+        edge = edge_weight(images)
+        energies = info[:, 1]
+        order = np.argsort(energies)
+        _write_csv(
+            out / f"gap_sweep_W{float(W)}.csv",
+            ["energy", f"P_{phase}", "edge_weight"],
+            [(energies[i], p[i], edge[i]) for i in order],
+        )
+        edges = np.linspace(emin, emax, n_bins + 1)
+        which = np.clip(np.digitize(energies, edges) - 1, 0, n_bins - 1)
+        binned = curve(which, p)
+        centres = (edges[:-1] + edges[1:]) / 2
+        key = f"W{float(W)}"
+        result[key] = {
             "n_states": len(p),
             "mean": float(p.mean()) if len(p) else float("nan"),
-            "min": float(p.min()) if len(p) else float("nan"),
-            "max": float(p.max()) if len(p) else float("nan"),
+            "bins": [
+                {
+                    "energy": float(centres[int(b)]),
+                    "mean": float(m),
+                    "sem": float(e),
+                    "n": int(n),
+                    "median_edge_weight": float(np.median(edge[which == int(b)])),
+                }
+                for b, m, e, n in binned.rows()
+            ],
+            # a state spread uniformly over the lattice has this edge weight
+            "bulk_edge_weight": 1.0 - (L - 2 * EDGE_WIDTH) ** 2 / L**2,
         }
-        metrics[f"gap_sweep/mean_P/W{float(W)}"] = result[f"W{float(W)}"]["mean"]
-        series.append((float(W), info[:, 1], p))
+        metrics[f"gap_sweep/mean_P/{key}"] = result[key]["mean"]
+        series.append(
+            (float(W), energies, p, centres[binned.W.astype(int)], binned.mean, binned.sem)
+        )
     plots.gap_sweep(
         series,
         out / "gap_sweep.png",
-        phase=meta["phases"][0],
+        phase=phase,
         emin=emin,
         emax=emax,
         title=f"{model}, L = {L}: states with {emin} <= E <= {emax}",

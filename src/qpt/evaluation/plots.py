@@ -87,11 +87,25 @@ def transition_curves(panel, path: str | os.PathLike, *, phase: str, title: str 
 def gap_sweep(
     series, path: str | os.PathLike, *, phase: str, emin: float, emax: float, title: str = ""
 ) -> None:
-    """P(phase) against eigenenergy at fixed W (letter Fig. 5b)."""
+    """P(phase) against eigenenergy at fixed W (letter Fig. 5b): every state as a faint point,
+    the mean in energy bins with its standard error as a line."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for (W, energies, p), marker in zip(series, ["x", "+", "o", "s"], strict=False):
-        order = np.argsort(energies)
-        ax.plot(energies[order], p[order], marker=marker, ls="-", lw=0.8, ms=5, label=f"W = {W:g}")
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for (W, energies, p, centres, mean, sem), marker, color in zip(
+        series, "x+os", colors, strict=False
+    ):
+        ax.plot(energies, p, marker, ms=3, alpha=0.2, color=color)
+        ax.errorbar(
+            centres,
+            mean,
+            yerr=sem,
+            fmt="-",
+            marker=marker,
+            ms=6,
+            lw=1.5,
+            color=color,
+            label=f"W = {W:g} ({len(p)} states)",
+        )
     ax.axhline(0.5, color="gray", ls=":", lw=1)
     ax.set(
         xlabel="eigenenergy E",
@@ -100,7 +114,7 @@ def gap_sweep(
         ylim=(-0.03, 1.03),
         title=title,
     )
-    ax.legend()
+    ax.legend(loc="center right", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
