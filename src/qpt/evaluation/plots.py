@@ -132,8 +132,13 @@ def scaling_collapse(curves, fit, path: str | os.PathLike, *, title: str = "") -
         ax_col.errorbar(
             (W - fit.wc) * L ** (1 / fit.nu), P, yerr=sem, fmt="o", ms=2.5, label=f"L = {L}"
         )
-    xs = np.linspace(*ax_col.get_xlim(), 200)
-    ax_col.plot(xs, np.clip(scaling_function(fit, xs), -0.1, 1.1), "k-", lw=1, label="fit f(x)")
+    # draw f only where it was fitted (a polynomial is meaningless outside that window)
+    x_fit = np.concatenate([(r[:, 0] - fit.wc) * L ** (1 / fit.nu) for L, r in curves.items()])
+    p_fit = np.concatenate([r[:, 1] for r in curves.values()])
+    inside = np.abs(p_fit - 0.5) < fit.window
+    if inside.any():
+        xs = np.linspace(x_fit[inside].min(), x_fit[inside].max(), 200)
+        ax_col.plot(xs, scaling_function(fit, xs), "k-", lw=1.5, label="fit f(x)")
     ax_raw.axvline(fit.wc, color="gray", ls="--", lw=1)
     ax_raw.set(xlabel="disorder W", ylabel="P", ylim=(-0.03, 1.03))
     ax_col.set(xlabel="(W - W_c) L^(1/nu)", ylabel="P", ylim=(-0.03, 1.03))

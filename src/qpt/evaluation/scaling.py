@@ -30,6 +30,7 @@ class ScalingFit:
     dof: int
     n_points: int
     sizes: list[int]
+    window: float
 
     @property
     def reduced_chi2(self) -> float:
@@ -92,6 +93,7 @@ def fit_scaling(
         dof,
         len(W),
         sizes,
+        window,
     )
 
 
