@@ -7,9 +7,13 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from qpt.evaluation.curves import crossing_with_ci, curve, fit_crossing, logistic
+from qpt.evaluation.curves import crossing_with_ci, curve, fit_crossing, isotonic_decreasing
 from qpt.training import train
 from tests.conftest import compose_cfg, run_script, tiny_overrides
+
+
+def logistic(W, a, b, W0, s):
+    return b + (a - b) / (1.0 + np.exp((W - W0) / s))
 
 
 def synthetic(
@@ -55,6 +59,33 @@ def test_interval_coverage_over_repeated_experiments():
         cross = crossing_with_ci(W, p, n_bootstrap=80, seed=seed)
         covered += cross.lo <= 3.25 <= cross.hi
     assert covered >= 9  # nominal 95%: at least 9 of 12 (fails for a badly biased estimator)
+
+
+def test_isotonic_fit_is_the_monotone_least_squares_solution():
+    y = np.array([1.0, 0.8, 0.9, 0.5, 0.6, 0.2])
+    fitted = isotonic_decreasing(y, np.ones(6))
+    np.testing.assert_allclose(fitted, [1.0, 0.85, 0.85, 0.55, 0.55, 0.2])
+    np.testing.assert_allclose(
+        isotonic_decreasing(y, np.array([1, 3, 1, 1, 1, 1])), [1.0, 0.825, 0.825, 0.55, 0.55, 0.2]
+    )
+
+
+def test_crossing_does_not_depend_on_the_tested_range():
+    """A long plateau just above 1/2 then a drop at W = 3.5 (like the Chern net at L = 40):
+    a wide and a narrow W grid must give the same crossing."""
+    rng = np.random.default_rng(7)
+
+    def shape(W):
+        return np.where(W < 2.2, 1.0, np.where(W < 3.5, 0.62, 0.1 * np.exp(-(W - 3.5))))
+
+    crossings = []
+    for lo, hi in ((0.06, 6.5), (1.9, 4.6)):
+        W = np.repeat(np.linspace(lo, hi, 60), 10)
+        p = np.clip(shape(W) + rng.normal(0, 0.1, W.size), 0, 1)
+        crossings.append(fit_crossing(W, p))
+    assert crossings[0] == pytest.approx(3.5, abs=0.12) and crossings[1] == pytest.approx(
+        3.5, abs=0.12
+    )
 
 
 def test_no_crossing_gives_nan():
