@@ -211,3 +211,50 @@ def test_edge_weight_marks_boundary_states():
     edge[0, 0, :] = 1.0 / L
     w = edge_weight(np.concatenate([bulk, edge]))
     assert w[0] == pytest.approx(1 - (L - 6) ** 2 / L**2) and w[1] == pytest.approx(1.0)
+
+
+def test_size_agnostic_network_judges_other_sizes(tmp_run_dir):
+    from qpt.evaluation.evaluate import evaluate_classifier
+    from qpt.models.checkpoint import load_classifier
+
+    cfg = compose_cfg(
+        [
+            *tiny_overrides(tmp_run_dir),
+            "net=global_pool",
+            "evaluate_after_training=false",
+            "logger=none",
+        ]
+    )
+    summary = train(cfg)
+    clf = load_classifier(summary["checkpoint"], L=20)  # trained at L = 16
+    test = {
+        "energies": [0.0],
+        "w_min": 0.02,
+        "w_max": 2.0,
+        "relative": True,
+        "n_w": 4,
+        "states_per_w": 2,
+    }
+    data = {
+        "cache_dir": str(tmp_run_dir / "cache"),
+        "shard_size": 8,
+        "gen_workers": 1,
+        "progress": False,
+    }
+    result = evaluate_classifier(
+        clf, test_cfg=test, data_cfg=data, seed=1, out=tmp_run_dir / "L20", n_bootstrap=5, L=20
+    )
+    assert result["L"] == 20 and (tmp_run_dir / "L20" / "curve_su2_E0.0.csv").exists()
+    fixed = train(
+        compose_cfg([*tiny_overrides(tmp_run_dir), "evaluate_after_training=false", "logger=none"])
+    )
+    with pytest.raises(ValueError, match="not size-agnostic"):
+        evaluate_classifier(
+            load_classifier(fixed["checkpoint"]),
+            test_cfg=test,
+            data_cfg=data,
+            seed=1,
+            out=tmp_run_dir / "x",
+            n_bootstrap=5,
+            L=20,
+        )

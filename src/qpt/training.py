@@ -279,4 +279,40 @@ def evaluate_from_config(
         gap_sweep=to_container(ev.gap_sweep),
         run=run,
     )
-    return {k: v for k, v in result["metrics"].items()}
+    metrics = dict(result["metrics"])
+    if ev.get("sizes"):
+        metrics |= _single_network_scaling(cfg, classifier, out / "sizes", run)
+    return metrics
+
+
+def _single_network_scaling(
+    cfg: DictConfig, classifier, out: Path, run: TrackedRun | None
+) -> dict[str, float]:
+    """One size-agnostic network judging every L in ``evaluation.sizes``, then the scaling fit."""
+    from qpt.evaluation.fss import analyse, log_study
+
+    energy = float(cfg.disorder.train.energy)
+    curves = {}
+    for size in cfg.evaluation.sizes:
+        evaluate_classifier(
+            classifier,
+            test_cfg=to_container(cfg.disorder.test),
+            data_cfg=to_container(cfg.data),
+            seed=cfg.seed,
+            out=out / f"L{size}",
+            energies=[energy],
+            models=[cfg.model.name],
+            n_bootstrap=int(cfg.evaluation.n_bootstrap),
+            L=int(size),
+        )
+        curves[int(size)] = np.loadtxt(
+            out / f"L{size}" / f"curve_{cfg.model.name}_E{energy}.csv",
+            delimiter=",",
+            skiprows=1,
+            ndmin=2,
+        )
+    summary = analyse(cfg, curves, out)
+    if run is not None:
+        log_study(cfg, summary, out, run)
+    fit = summary["network_fit"]
+    return {"fss/W_c": fit["wc"], "fss/nu": fit["nu"], "fss/reduced_chi2": fit["reduced_chi2"]}

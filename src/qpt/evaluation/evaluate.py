@@ -33,9 +33,8 @@ def phase0_probability(
     classifier: PhaseClassifier, images: np.ndarray, batch: int = 512
 ) -> np.ndarray:
     """P(weak-disorder phase) for each image (raw |psi|^2, scaled as in training)."""
-    scale = np.float32(
-        input_scale(int(classifier.meta["L"]), classifier.meta.get("input_scale", "area"))
-    )
+    L = images.shape[-1] if len(images) else int(classifier.meta["L"])
+    scale = np.float32(input_scale(L, classifier.meta.get("input_scale", "area")))
     classifier.eval()
     device = classifier.device
     out = []
@@ -75,11 +74,17 @@ def evaluate_classifier(
     n_bootstrap: int = 200,
     gap_sweep: dict[str, Any] | None = None,
     run: TrackedRun | None = None,
+    L: int | None = None,
 ) -> dict[str, Any]:
     """Transition curves of ``classifier`` on fresh test ensembles (seed stream "test",
     disjoint from training) for each model and energy, plus the optional gap sweep."""
     meta = classifier.meta
-    L, trained_on = int(meta["L"]), meta["model"]
+    trained_on = meta["model"]
+    L = int(meta["L"]) if L is None else int(L)
+    if L != int(meta["L"]) and not getattr(classifier.net, "size_agnostic", False):
+        raise ValueError(
+            f"the network was trained at L={meta['L']} and is not size-agnostic; cannot judge L={L}"
+        )
     trained_class = get_model(trained_on).symmetry_class
     models = models or [trained_on]
     energies = [float(e) for e in (energies if energies is not None else test_cfg["energies"])]

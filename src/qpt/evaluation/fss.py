@@ -46,15 +46,20 @@ def collect_curves(sweep_dir: Path, model: str, energy: float) -> dict[int, np.n
 
 
 def run_study(cfg: DictConfig, sweep_dir: Path) -> dict[str, Any]:
+    """The study of a sweep with one network per L (curves read from the jobs' outputs)."""
+    curves = collect_curves(sweep_dir, cfg.model.name, float(cfg.disorder.train.energy))
+    return analyse(cfg, curves, sweep_dir)
+
+
+def analyse(cfg: DictConfig, curves: dict[int, np.ndarray], sweep_dir: Path) -> dict[str, Any]:
+    """Fit the scaling form to ``curves`` ({L: rows W, P, sem, n}), compute the locators,
+    write fss.json and the plots into ``sweep_dir``."""
     fss = cfg.fss
     model, energy = cfg.model.name, float(cfg.disorder.train.energy)
     params = OmegaConf.to_container(cfg.model.params, resolve=True)
     wc_ref = get_model(model).critical_disorder(energy)
-    curves = collect_curves(sweep_dir, model, energy)
     if len(curves) < 2:
-        raise ValueError(
-            f"finite-size scaling needs curves of >= 2 sizes in {sweep_dir}; found {sorted(curves)}"
-        )
+        raise ValueError(f"finite-size scaling needs curves of >= 2 sizes; found {sorted(curves)}")
     W = np.concatenate([c[:, 0] for c in curves.values()])
     Ls = np.concatenate([np.full(len(c), L) for L, c in curves.items()])
     P = np.concatenate([c[:, 1] for c in curves.values()])
@@ -150,6 +155,27 @@ def run_study(cfg: DictConfig, sweep_dir: Path) -> dict[str, Any]:
     return summary
 
 
+def log_study(config: DictConfig, summary: dict[str, Any], out: Path, run: TrackedRun) -> None:
+    fit = summary["network_fit"]
+    metrics = {
+        "fss/W_c": fit["wc"],
+        "fss/W_c_lo": fit["wc_ci"][0],
+        "fss/W_c_hi": fit["wc_ci"][1],
+        "fss/nu": fit["nu"],
+        "fss/nu_lo": fit["nu_ci"][0],
+        "fss/nu_hi": fit["nu_ci"][1],
+        "fss/reduced_chi2": fit["reduced_chi2"],
+    }
+    for key in ("r_crossing_mean", "tau2_at_wc", "bott_half_crossing"):
+        value = summary.get("locators", {}).get(key)
+        if value is not None and np.isfinite(value):
+            metrics[f"fss/{key}"] = value
+    run.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+    for name in ("fss.json", "fss_collapse.png", "fss_locators.png"):
+        if (out / name).exists():
+            run.log_artifact(out / name, "fss")
+
+
 class FiniteSizeScaling(Callback):
     """Hydra callback: after the L sweep, fit and log the scaling study."""
 
@@ -158,31 +184,18 @@ class FiniteSizeScaling(Callback):
         summary = run_study(config, sweep_dir)
         if not config.logger.tracking_uri:
             return
-        fit = summary["network_fit"]
         run = TrackedRun(
             config.logger.tracking_uri,
             config.logger.experiment_name or f"qpt-{config.model.name}",
             f"fss-{config.model.name}-{config.net.name}",
             tags={"git_commit": git_commit(), "sweep_dir": str(sweep_dir)},
         )
-        metrics = {
-            "fss/W_c": fit["wc"],
-            "fss/W_c_lo": fit["wc_ci"][0],
-            "fss/W_c_hi": fit["wc_ci"][1],
-            "fss/nu": fit["nu"],
-            "fss/nu_lo": fit["nu_ci"][0],
-            "fss/nu_hi": fit["nu_ci"][1],
-            "fss/reduced_chi2": fit["reduced_chi2"],
-        }
-        for key in ("r_crossing_mean", "tau2_at_wc", "bott_half_crossing"):
-            value = summary.get("locators", {}).get(key)
-            if value is not None and np.isfinite(value):
-                metrics[f"fss/{key}"] = value
-        run.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
         run.log_params(
-            {"sizes": fit["sizes"], "order": config.fss.order, "window": config.fss.window}
+            {
+                "sizes": summary["network_fit"]["sizes"],
+                "order": config.fss.order,
+                "window": config.fss.window,
+            }
         )
-        for name in ("fss.json", "fss_collapse.png", "fss_locators.png"):
-            if (sweep_dir / name).exists():
-                run.log_artifact(sweep_dir / name, "fss")
+        log_study(config, summary, sweep_dir, run)
         run.end()

@@ -18,7 +18,7 @@ def load_classifier(
     """Load a checkpoint written by training; refuse it for data it does not fit.
 
     ``L`` must equal the training lattice size (the networks' first linear layer depends on
-    it); ``model`` must belong to the training model's symmetry class (a network trained on
+    it) unless the network is size-agnostic; ``model`` must belong to the training model's symmetry class (a network trained on
     SU(2) may judge Ando states, not Chern ones).
     """
     path = os.fspath(path)
@@ -42,7 +42,8 @@ def load_classifier(
     ) as err:
         raise ValueError(f"checkpoint {path!r} is not a qpt classifier checkpoint: {err}") from None
     meta = classifier.meta
-    if L is not None and int(meta["L"]) != int(L):
+    size_agnostic = getattr(classifier.net, "size_agnostic", False)
+    if L is not None and int(meta["L"]) != int(L) and not size_agnostic:
         raise ValueError(f"checkpoint {path!r} was trained at L={meta['L']}, cannot judge L={L}")
     if model is not None:
         trained_class = get_model(meta["model"]).symmetry_class

@@ -80,7 +80,40 @@ class LeNet(nn.Module):
         return self.classifier(self.features(x).flatten(1))
 
 
-NETWORKS: dict[str, type[nn.Module]] = {"simple": SimpleCNN, "lenet": LeNet}
+class GlobalPoolCNN(nn.Module):
+    """Size-agnostic variant of LeNet (beyond the letter): the same two conv/pool stages,
+    then global average and max pooling over the image, so one trained network can judge
+    lattices of any L >= 16 (used for finite-size scaling with a single network)."""
+
+    size_agnostic = True
+
+    def __init__(
+        self, L: int, conv1: int = 20, conv2: int = 50, hidden: int = 500, n_classes: int = 2
+    ):
+        super().__init__()
+        _check_input(L, 2)
+        self.features = nn.Sequential(
+            nn.Conv2d(1, conv1, KERNEL),
+            nn.MaxPool2d(2, 2),
+            nn.Conv2d(conv1, conv2, KERNEL),
+            nn.MaxPool2d(2, 2),
+        )
+        self.avg, self.max = nn.AdaptiveAvgPool2d(1), nn.AdaptiveMaxPool2d(1)
+        self.classifier = nn.Sequential(
+            nn.Linear(2 * conv2, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n_classes)
+        )
+        self.apply(xavier_normal_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x)
+        return self.classifier(torch.cat([self.avg(f), self.max(f)], dim=1).flatten(1))
+
+
+NETWORKS: dict[str, type[nn.Module]] = {
+    "simple": SimpleCNN,
+    "lenet": LeNet,
+    "global_pool": GlobalPoolCNN,
+}
 
 
 def build_network(arch: str, L: int, **widths: int) -> nn.Module:
