@@ -79,8 +79,8 @@ def test_fss_experiment_end_to_end(tmp_path):
 
     args = [
         "experiment=fss_su2",
-        *tiny_overrides(tmp_path),
-        "hydra.sweeper.params.L=16,20",
+        *[o for o in tiny_overrides(tmp_path) if not o.startswith("L=")],  # L is what is swept
+        "hydra.sweeper.params.L='16,20'",
         "disorder.test.n_w=12",
         "disorder.test.states_per_w=4",
         "fss.locators.realisations=2",
