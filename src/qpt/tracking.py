@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 log = logging.getLogger(__name__)
@@ -139,11 +139,6 @@ class TrackedRun:
         items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
         for i in range(0, len(items), BATCH):
             with_retry(self.client.log_batch, self.run_id, metrics=items[i : i + BATCH])
-
-    def set_tags(self, tags: dict[str, str]) -> None:
-        with_retry(
-            self.client.log_batch, self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()]
-        )
 
     def log_artifact(self, path: str | os.PathLike, artifact_path: str | None = None) -> None:
         with_retry(self.client.log_artifact, self.run_id, str(path), artifact_path)

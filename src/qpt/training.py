@@ -257,6 +257,19 @@ def _fit(
     return summary
 
 
+def evaluate_with_config(cfg: DictConfig, classifier, out: Path, **kwargs: Any) -> dict[str, Any]:
+    """``evaluate_classifier`` with the test grid, data settings and seed of ``cfg`` (a training
+    or an evaluate.py config: both have ``disorder.test``, ``data`` and ``seed``)."""
+    return evaluate_classifier(
+        classifier,
+        test_cfg=to_container(cfg.disorder.test),
+        data_cfg=to_container(cfg.data),
+        seed=cfg.seed,
+        out=out,
+        **kwargs,
+    )
+
+
 def evaluate_from_config(
     cfg: DictConfig, ckpt: str, out: Path, run: TrackedRun | None
 ) -> dict[str, Any]:
@@ -267,12 +280,10 @@ def evaluate_from_config(
         classifier.meta["model"],
         *[m for m in ev.transfer_models if m != classifier.meta["model"]],
     ]
-    result = evaluate_classifier(
+    result = evaluate_with_config(
+        cfg,
         classifier,
-        test_cfg=to_container(cfg.disorder.test),
-        data_cfg=to_container(cfg.data),
-        seed=cfg.seed,
-        out=out,
+        out,
         energies=to_container(ev.energies),
         models=models,
         n_bootstrap=int(ev.n_bootstrap),
@@ -294,12 +305,10 @@ def _single_network_scaling(
     energy = float(cfg.disorder.train.energy)
     curves = {}
     for size in cfg.evaluation.sizes:
-        evaluate_classifier(
+        evaluate_with_config(
+            cfg,
             classifier,
-            test_cfg=to_container(cfg.disorder.test),
-            data_cfg=to_container(cfg.data),
-            seed=cfg.seed,
-            out=out / f"L{size}",
+            out / f"L{size}",
             energies=[energy],
             models=[cfg.model.name],
             n_bootstrap=int(cfg.evaluation.n_bootstrap),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -268,6 +267,3 @@ class EigenstateDataModule(pl.LightningDataModule):
 
     def predict_dataloader(self) -> list[DataLoader]:
         return self.test_dataloader()
-
-    def steps_per_epoch(self) -> int:
-        return math.ceil((self.n_states - self.n_val) / int(self.cfg.get("batch_size", 64)))

@@ -9,10 +9,9 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from qpt.evaluation.evaluate import evaluate_classifier
 from qpt.models.checkpoint import load_classifier
 from qpt.tracking import TrackedRun, git_commit, with_retry
-from qpt.training import PROJECT_ROOT, output_dir, to_container
+from qpt.training import PROJECT_ROOT, evaluate_with_config, output_dir, to_container
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +57,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
                 },
             )
     try:
-        result = evaluate_classifier(
+        result = evaluate_with_config(
+            cfg,
             classifier,
-            test_cfg=to_container(cfg.disorder.test),
-            data_cfg=to_container(cfg.data),
-            seed=cfg.seed,
-            out=out,
+            out,
             energies=to_container(cfg.energies),
             models=[model],
             n_bootstrap=int(cfg.n_bootstrap),
