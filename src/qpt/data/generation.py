@@ -11,7 +11,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from qpt.data.ensemble import Ensemble
-from qpt.physics import density_image, eigenstates_near, get_model
+from qpt.physics import density_image, eigenstates_in_window, eigenstates_near, get_model
 
 BLAS_ENV_VARS = (
     "OMP_NUM_THREADS",
@@ -104,8 +104,6 @@ def generate_chunks(
 def generate_window(ensemble: Ensemble, emin: float, emax: float, n_realisations: int):
     """Every eigenstate with emin <= E <= emax, for realisations 0 .. n-1 of ``ensemble``
     (the letter's Fig. 5b gap sweep). Returns (images (m, L, L), info (m, 3))."""
-    from qpt.physics import eigenstates_in_window
-
     model = get_model(ensemble.model, **dict(ensemble.params))
     images, info = [], []
     with threadpool_limits(1):
