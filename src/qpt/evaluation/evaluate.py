@@ -44,7 +44,7 @@ def phase0_probability(
             .unsqueeze(1)
             .to(device)
         )
-        out.append(classifier(x).softmax(dim=1)[:, 0].cpu().numpy())
+        out.append(classifier.probabilities(x)[:, 0].cpu().numpy())
     return np.concatenate(out) if out else np.empty(0)
 
 
