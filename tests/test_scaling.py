@@ -26,6 +26,10 @@ def test_known_wc_and_nu_are_recovered():
     assert fit.nu_ci[0] < 2.7 < fit.nu_ci[1]
     assert 0.5 < fit.reduced_chi2 < 2.0
     assert fit.sizes == [24, 32, 40, 48, 64]
+    # f(0) = 1/2 holds for these curves, so the anchored fit must agree
+    anchored = fit_scaling(W, L, P, sem, wc0=6.0, nu0=2.0, order=3, anchored=True)
+    assert anchored.wc == pytest.approx(6.2, abs=0.05)
+    assert anchored.nu_ci[0] < 2.7 < anchored.nu_ci[1]
 
 
 def test_wrong_data_is_refused():
@@ -98,3 +102,15 @@ def test_fss_experiment_end_to_end(tmp_path):
         filter_string="attributes.run_name = 'fss-su2-deep'",
     )
     assert len(runs) == 1 and "fss/W_c" in runs[0].data.metrics
+
+
+def test_anchored_fit_recovers_wc_when_curves_barely_sharpen():
+    """Curves that hardly change with L (nu large, as the Chern networks give) leave the free
+    fit's W_c poorly determined; pinning f(0) = 1/2 recovers it from the half points."""
+    W, L, P, sem = synthetic_curves(nu=20.0, noise=0.02)
+    anchored = fit_scaling(W, L, P, sem, wc0=6.0, nu0=2.5, order=3, anchored=True)
+    assert anchored.anchored and anchored.coefficients[0] == 0.5
+    assert anchored.wc == pytest.approx(6.2, abs=0.05)
+    assert anchored.wc_ci[0] < 6.2 < anchored.wc_ci[1]
+    free = fit_scaling(W, L, P, sem, wc0=6.0, nu0=2.5, order=3)
+    assert free.wc_ci[1] - free.wc_ci[0] > 3 * (anchored.wc_ci[1] - anchored.wc_ci[0])

@@ -20,6 +20,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from qpt.evaluation import plots
+from qpt.evaluation.curves import fit_crossing
 from qpt.evaluation.evaluate import energy_tag
 from qpt.evaluation.locators import (
     bott_curve,
@@ -64,22 +65,20 @@ def analyse(cfg: DictConfig, curves: dict[int, np.ndarray], sweep_dir: Path) -> 
     Ls = np.concatenate([np.full(len(c), L) for L, c in curves.items()])
     P = np.concatenate([c[:, 1] for c in curves.values()])
     sem = np.concatenate([c[:, 2] for c in curves.values()])
-    fit = fit_scaling(
-        W,
-        Ls,
-        P,
-        sem,
-        wc0=wc_ref,
-        nu0=float(fss.nu0),
-        order=int(fss.order),
-        window=float(fss.window),
-    )
+    fit_args = {"wc0": wc_ref, "nu0": float(fss.nu0), "order": int(fss.order)}
+    fit = fit_scaling(W, Ls, P, sem, window=float(fss.window), **fit_args)
+    # f(0) = 1/2 fixed: W_c from where the curves pass 1/2, nu from their slopes
+    anchored = fit_scaling(W, Ls, P, sem, window=float(fss.window), anchored=True, **fit_args)
     summary: dict[str, Any] = {
         "model": model,
         "energy": energy,
         "reference_wc": wc_ref,
         "reference_nu": fss.get("reference_nu"),
         "network_fit": fit.as_dict(),
+        "network_fit_anchored": anchored.as_dict(),
+        "network_half_crossings": {
+            f"L{L}": fit_crossing(c[:, 0], c[:, 1]) for L, c in sorted(curves.items())
+        },
     }
     log.info(
         "FSS of the network's curves: W_c = %.3f [%.3f, %.3f], nu = %.2f [%.2f, %.2f], chi2/dof = %.2f",
@@ -88,6 +87,21 @@ def analyse(cfg: DictConfig, curves: dict[int, np.ndarray], sweep_dir: Path) -> 
         fit.nu,
         *fit.nu_ci,
         fit.reduced_chi2,
+    )
+    log.info(
+        "anchored (f(0) = 1/2): W_c = %.3f [%.3f, %.3f], nu = %.2f [%.2f, %.2f], chi2/dof = %.2f",
+        anchored.wc,
+        *anchored.wc_ci,
+        anchored.nu,
+        *anchored.nu_ci,
+        anchored.reduced_chi2,
+    )
+    plots.scaling_collapse(
+        curves,
+        anchored,
+        sweep_dir / "fss_collapse_anchored.png",
+        title=f"{model}, f(0) = 1/2: W_c = {anchored.wc:.3f}, nu = {anchored.nu:.2f} "
+        f"(chi2/dof {anchored.reduced_chi2:.2f})",
     )
     plots.scaling_collapse(
         curves,
@@ -156,22 +170,24 @@ def analyse(cfg: DictConfig, curves: dict[int, np.ndarray], sweep_dir: Path) -> 
 
 
 def log_study(config: DictConfig, summary: dict[str, Any], out: Path, run: TrackedRun) -> None:
-    fit = summary["network_fit"]
-    metrics = {
-        "fss/W_c": fit["wc"],
-        "fss/W_c_lo": fit["wc_ci"][0],
-        "fss/W_c_hi": fit["wc_ci"][1],
-        "fss/nu": fit["nu"],
-        "fss/nu_lo": fit["nu_ci"][0],
-        "fss/nu_hi": fit["nu_ci"][1],
-        "fss/reduced_chi2": fit["reduced_chi2"],
-    }
+    metrics = {}
+    for key, prefix in (("network_fit", "fss/"), ("network_fit_anchored", "fss/anchored/")):
+        fit = summary[key]
+        metrics |= {
+            f"{prefix}W_c": fit["wc"],
+            f"{prefix}W_c_lo": fit["wc_ci"][0],
+            f"{prefix}W_c_hi": fit["wc_ci"][1],
+            f"{prefix}nu": fit["nu"],
+            f"{prefix}nu_lo": fit["nu_ci"][0],
+            f"{prefix}nu_hi": fit["nu_ci"][1],
+            f"{prefix}reduced_chi2": fit["reduced_chi2"],
+        }
     for key in ("r_crossing_mean", "tau2_at_wc", "bott_half_crossing"):
         value = summary.get("locators", {}).get(key)
         if value is not None and np.isfinite(value):
             metrics[f"fss/{key}"] = value
     run.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
-    for name in ("fss.json", "fss_collapse.png", "fss_locators.png"):
+    for name in ("fss.json", "fss_collapse.png", "fss_collapse_anchored.png", "fss_locators.png"):
         if (out / name).exists():
             run.log_artifact(out / name, "fss")
 

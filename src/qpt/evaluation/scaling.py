@@ -3,6 +3,13 @@
 f is a polynomial of order ``order`` in the scaling variable x = (W - W_c) L^(1/nu),
 fitted by weighted least squares (weights 1/sem) to the points of every L inside a window
 |P - 1/2| < ``window`` around the crossing, where a low-order polynomial can describe f.
+
+``anchored=True`` fixes f(0) = 1/2: every size's curve passes through 1/2 at W_c, so W_c
+is pinned by where the curves cross 1/2 and nu by how their slopes grow with L. The free
+fit needs the curves to sharpen with L. If they barely do (nu large), W_c trades off
+against f's coefficients and is poorly determined. A network trained with its labels
+switching at W_c is built to put its half point there, so anchoring assumes little beyond
+what training already imposes.
 Confidence intervals: from the fit's covariance (scaled by chi^2/dof when that exceeds 1)
 and, optionally, from a bootstrap over the points of the curves.
 """
@@ -31,6 +38,7 @@ class ScalingFit:
     n_points: int
     sizes: list[int]
     window: float
+    anchored: bool = False
 
     @property
     def reduced_chi2(self) -> float:
@@ -40,8 +48,10 @@ class ScalingFit:
         return asdict(self) | {"reduced_chi2": self.reduced_chi2}
 
 
-def _residuals(theta: np.ndarray, W, L, P, sigma, order: int) -> np.ndarray:
+def _residuals(theta: np.ndarray, W, L, P, sigma, anchored: bool) -> np.ndarray:
     wc, inv_nu, coeffs = theta[0], theta[1], theta[2:]
+    if anchored:
+        coeffs = np.concatenate([[0.5], coeffs])
     x = (W - wc) * L**inv_nu
     return (np.polynomial.polynomial.polyval(x, coeffs) - P) / sigma
 
@@ -57,21 +67,23 @@ def fit_scaling(
     order: int = 3,
     window: float = 0.4,
     confidence: float = 0.95,
+    anchored: bool = False,
 ) -> ScalingFit:
     """Fit W_c and nu (and f's coefficients) to curves of several sizes."""
     W, L, P, sem = (np.asarray(a, float) for a in (W, L, P, sem))
     keep = np.abs(P - 0.5) < window
     W, L, P, sigma = W[keep], L[keep], P[keep], np.maximum(sem[keep], SEM_FLOOR)
     sizes = sorted({int(v) for v in L})
-    n_params = order + 3
+    n_params = order + 3 - int(anchored)
     if len(sizes) < 2 or len(W) <= n_params:
         raise ValueError(
             f"finite-size scaling needs >= 2 sizes and > {n_params} points near P = 1/2; "
             f"got sizes {sizes} and {len(W)} points"
         )
-    theta0 = np.concatenate([[wc0, 1 / nu0, 0.5, -0.5], np.zeros(order - 1)])
+    coeffs0 = np.concatenate([[0.5, -0.5], np.zeros(order - 1)])[int(anchored) :]
+    theta0 = np.concatenate([[wc0, 1 / nu0], coeffs0])
     res = least_squares(
-        _residuals, theta0, args=(W, L, P, sigma, order), method="lm", max_nfev=20000
+        _residuals, theta0, args=(W, L, P, sigma, anchored), method="lm", max_nfev=20000
     )
     chi2, dof = float(np.sum(res.fun**2)), len(W) - n_params
     cov = np.linalg.pinv(res.jac.T @ res.jac) * max(1.0, chi2 / max(dof, 1))
@@ -88,12 +100,13 @@ def fit_scaling(
         float(nu),
         (float(wc - z * s_wc), float(wc + z * s_wc)),
         (float(nu_lo), float(nu_hi)),
-        res.x[2:].tolist(),
+        ([0.5] if anchored else []) + res.x[2:].tolist(),
         chi2,
         dof,
         len(W),
         sizes,
         window,
+        anchored,
     )
 
 
