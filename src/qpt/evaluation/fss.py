@@ -65,10 +65,15 @@ def analyse(cfg: DictConfig, curves: dict[int, np.ndarray], sweep_dir: Path) -> 
     Ls = np.concatenate([np.full(len(c), L) for L, c in curves.items()])
     P = np.concatenate([c[:, 1] for c in curves.values()])
     sem = np.concatenate([c[:, 2] for c in curves.values()])
-    fit_args = {"wc0": wc_ref, "nu0": float(fss.nu0), "order": int(fss.order)}
-    fit = fit_scaling(W, Ls, P, sem, window=float(fss.window), **fit_args)
+    fit_args = {
+        "wc0": wc_ref,
+        "nu0": float(fss.nu0),
+        "order": int(fss.order),
+        "window": float(fss.window),
+    }
+    fit = fit_scaling(W, Ls, P, sem, **fit_args)
     # f(0) = 1/2 fixed: W_c from where the curves pass 1/2, nu from their slopes
-    anchored = fit_scaling(W, Ls, P, sem, window=float(fss.window), anchored=True, **fit_args)
+    anchored = fit_scaling(W, Ls, P, sem, anchored=True, **fit_args)
     summary: dict[str, Any] = {
         "model": model,
         "energy": energy,
@@ -80,35 +85,23 @@ def analyse(cfg: DictConfig, curves: dict[int, np.ndarray], sweep_dir: Path) -> 
             f"L{L}": fit_crossing(c[:, 0], c[:, 1]) for L, c in sorted(curves.items())
         },
     }
-    log.info(
-        "FSS of the network's curves: W_c = %.3f [%.3f, %.3f], nu = %.2f [%.2f, %.2f], chi2/dof = %.2f",
-        fit.wc,
-        *fit.wc_ci,
-        fit.nu,
-        *fit.nu_ci,
-        fit.reduced_chi2,
-    )
-    log.info(
-        "anchored (f(0) = 1/2): W_c = %.3f [%.3f, %.3f], nu = %.2f [%.2f, %.2f], chi2/dof = %.2f",
-        anchored.wc,
-        *anchored.wc_ci,
-        anchored.nu,
-        *anchored.nu_ci,
-        anchored.reduced_chi2,
-    )
-    plots.scaling_collapse(
-        curves,
-        anchored,
-        sweep_dir / "fss_collapse_anchored.png",
-        title=f"{model}, f(0) = 1/2: W_c = {anchored.wc:.3f}, nu = {anchored.nu:.2f} "
-        f"(chi2/dof {anchored.reduced_chi2:.2f})",
-    )
-    plots.scaling_collapse(
-        curves,
-        fit,
-        sweep_dir / "fss_collapse.png",
-        title=f"{model}: W_c = {fit.wc:.3f}, nu = {fit.nu:.2f} (chi2/dof {fit.reduced_chi2:.2f})",
-    )
+    for label, result, png in (
+        ("free", fit, "fss_collapse.png"),
+        ("f(0) = 1/2", anchored, "fss_collapse_anchored.png"),
+    ):
+        text = (
+            f"W_c = {result.wc:.3f} [{result.wc_ci[0]:.3f}, {result.wc_ci[1]:.3f}], "
+            f"nu = {result.nu:.2f} [{result.nu_ci[0]:.2f}, {result.nu_ci[1]:.2f}], "
+            f"chi2/dof = {result.reduced_chi2:.2f}"
+        )
+        log.info("FSS of the network's curves (%s): %s", label, text)
+        plots.scaling_collapse(
+            curves,
+            result,
+            sweep_dir / png,
+            title=f"{model}, {label}: W_c = {result.wc:.3f}, nu = {result.nu:.2f} "
+            f"(chi2/dof {result.reduced_chi2:.2f})",
+        )
     loc = fss.locators
     if loc and loc.get("realisations", 0) > 0:
         w_values = np.linspace(float(loc.w_min) * wc_ref, float(loc.w_max) * wc_ref, int(loc.n_w))

@@ -4,14 +4,14 @@ f is a polynomial of order ``order`` in the scaling variable x = (W - W_c) L^(1/
 fitted by weighted least squares (weights 1/sem) to the points of every L inside a window
 |P - 1/2| < ``window`` around the crossing, where a low-order polynomial can describe f.
 
+Confidence intervals: from the fit's covariance (scaled by chi^2/dof when that exceeds 1).
+
 ``anchored=True`` fixes f(0) = 1/2: every size's curve passes through 1/2 at W_c, so W_c
 is pinned by where the curves cross 1/2 and nu by how their slopes grow with L. The free
 fit needs the curves to sharpen with L. If they barely do (nu large), W_c trades off
 against f's coefficients and is poorly determined. A network trained with its labels
 switching at W_c is built to put its half point there, so anchoring assumes little beyond
 what training already imposes.
-Confidence intervals: from the fit's covariance (scaled by chi^2/dof when that exceeds 1)
-and, optionally, from a bootstrap over the points of the curves.
 """
 
 from __future__ import annotations
