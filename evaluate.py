@@ -5,25 +5,18 @@ python evaluate.py run_id=<mlflow run id> energies=[0,1,2,3]
 python evaluate.py ckpt=... target_model=ando          # transfer to another model of the class
 """
 
-import logging
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
-log = logging.getLogger("qpt")
+import qpt.config  # noqa: F401  (registers the config schema)
+from qpt.runs import exit_on_bad_input
 
 
 @hydra.main(config_path="conf", config_name="evaluate", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from qpt.evaluation.cli import evaluate  # imported here: spawned workers re-import this file
+    from qpt.evaluating import evaluate  # imported here: spawned workers re-import this file
 
-    try:
-        result = evaluate(cfg)
-    except ValueError as err:  # bad input: one line, non-zero exit
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    for name, value in sorted(result["metrics"].items()):
+    for name, value in sorted(exit_on_bad_input(evaluate, cfg).items()):
         print(f"{name} = {value:.4f}")
 
 

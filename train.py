@@ -6,27 +6,19 @@ python train.py -m net=simple,deep model=su2,chern
 python train.py experiment=letter_su2
 """
 
-import logging
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
-log = logging.getLogger("qpt")
+import qpt.config  # noqa: F401  (registers the config schema)
+from qpt.runs import exit_on_bad_input
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float:
     from qpt.training import train  # imported here: spawned workers re-import this file
 
-    try:
-        summary = train(cfg)
-    except ValueError as err:  # bad input: one line, non-zero exit
-        log.error("error: %s", err)
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    metric = cfg.optimized_metric.replace("val/", "val_")
-    return float(summary.get(metric, float("nan")))
+    summary = exit_on_bad_input(train, cfg)
+    return float(summary.get(cfg.optimized_metric.replace("/", "_"), float("nan")))
 
 
 if __name__ == "__main__":

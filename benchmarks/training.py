@@ -11,23 +11,28 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
+import qpt.config  # noqa: F401  (registers the config schema)
 from qpt.models.module import PhaseClassifier
 
-NETS = {
-    "simple": {"arch": "simple", "widths": {"conv1": 10}},
-    "deep": {"arch": "lenet", "widths": {"conv1": 20, "conv2": 50, "hidden": 500}},
-}
-OPTIM = {"name": "adam", "lr": 1e-3, "weight_decay": 1e-4, "lr_policy": "fixed"}
+CONF = Path(__file__).resolve().parents[1] / "conf"
+NETS = sorted(p.stem for p in (CONF / "net").glob("*.yaml"))
 
 
 def make_module(net: str, L: int) -> PhaseClassifier:
+    """The classifier train.py builds for ``net=<net>`` with the default optimiser."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"net={net}", f"L={L}"])
     torch.manual_seed(0)
-    return PhaseClassifier(net=NETS[net], optim=OPTIM, meta={"L": L, "model": "su2"})
+    net_cfg, optim_cfg = (OmegaConf.to_container(cfg[k]) for k in ("net", "optim"))
+    return PhaseClassifier(net_cfg, optim_cfg, cfg.symmetry, {"L": L, "model": "su2"})
 
 
 def bare_loop(module: PhaseClassifier, loader: DataLoader, epochs: int) -> float:
@@ -60,7 +65,7 @@ def lightning_loop(module: PhaseClassifier, loader: DataLoader, epochs: int) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--net", default="deep", choices=sorted(NETS))
+    parser.add_argument("--net", default="deep", choices=NETS)
     parser.add_argument("--L", type=int, default=40)
     parser.add_argument("--states", type=int, default=1800)
     parser.add_argument("--epochs", type=int, default=3)

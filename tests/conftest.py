@@ -5,17 +5,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf, open_dict
+
+import qpt.config  # noqa: F401  (registers the config schema)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = str(ROOT / "conf")
 
 
 def tiny_overrides(tmp: Path, L: int = 16) -> list[str]:
-    """A run that takes seconds: few states, one epoch, a 4-point test grid."""
+    """A run that takes seconds: few states, one epoch, a 4-point test grid (its MLflow store
+    comes from MLFLOW_TRACKING_URI, which ``tmp_run_dir`` and ``run_script`` point into tmp)."""
     return [
         f"L={L}",
         "disorder.train.states_per_phase=12",
@@ -30,14 +36,24 @@ def tiny_overrides(tmp: Path, L: int = 16) -> list[str]:
         "trainer.min_epochs=1",
         "trainer.enable_progress_bar=false",
         "trainer.accelerator=cpu",
-        f"logger.tracking_uri=sqlite:///{tmp}/mlflow.db",
-        "logger.n_sample_images=2",
+        "evaluation.sample_images=2",
     ]
 
 
-def compose_cfg(overrides: list[str]):
+def compose_cfg(overrides: list[str], config_name: str = "config"):
+    """The config train.py would get, with Hydra's runtime set as in a real job; its output
+    directory is a fresh one under the working directory."""
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
+        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(Path.cwd() / f"run-{uuid.uuid4().hex[:8]}")
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+def group_config(group: str, option: str) -> dict:
+    """``conf/<group>/<option>.yaml`` as the plain dict a ``_target_`` consumer receives."""
+    return OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / group / f"{option}.yaml"))
 
 
 def run_script(
@@ -61,4 +77,5 @@ def run_script(
 @pytest.fixture
 def tmp_run_dir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     return tmp_path

@@ -1,43 +1,42 @@
-"""The Lightning DataModule: split, loaders, on-the-fly mode."""
+"""The Lightning DataModule (split, loaders, on-the-fly mode) and the test sets."""
+
+import dataclasses
 
 import numpy as np
 import pytest
 import torch
 
+from qpt.data.config import DataConfig, TestGrid, TrainDisorder
 from qpt.data.datamodule import EigenstateDataModule, OnTheFlyDataset
+from qpt.data.testsets import TestSets
+from qpt.schema import check
 
-DISORDER = {
-    "train": {
-        "energy": 0.0,
-        "w_min": 0.02,
-        "w_max": 2.0,
-        "exclusion": 0.0,
-        "relative": True,
-        "states_per_phase": 20,
-    },
-    "test": {
-        "energies": [0.0, 1.0],
-        "w_min": 0.02,
-        "w_max": 2.0,
-        "relative": True,
-        "n_w": 4,
-        "states_per_w": 2,
-    },
-}
+TRAIN = TrainDisorder(
+    energy=0.0, w_min=0.02, w_max=2.0, exclusion=0.0, relative=True, states_per_phase=20
+)
+GRID = TestGrid(energies=[0.0, 1.0], w_min=0.02, w_max=2.0, relative=True, n_w=4, states_per_w=2)
+
+
+def data_config(tmp_path, **changes) -> DataConfig:
+    cfg = DataConfig(
+        mode="cache",
+        cache_dir=str(tmp_path),
+        shard_size=8,
+        gen_workers=1,
+        shard_index=0,
+        shard_count=1,
+        generate_only=False,
+        progress=False,
+        batch_size=8,
+        num_workers=0,
+        val_fraction=0.1,
+        input_scale="area",
+    )
+    return dataclasses.replace(cfg, **changes)
 
 
 def make_dm(tmp_path, **data):
-    cfg = {
-        "mode": "cache",
-        "cache_dir": str(tmp_path),
-        "shard_size": 8,
-        "gen_workers": 1,
-        "progress": False,
-        "batch_size": 8,
-        "num_workers": 0,
-        "val_fraction": 0.1,
-    } | data
-    return EigenstateDataModule("su2", 8, seed=3, disorder=DISORDER, data=cfg)
+    return EigenstateDataModule("su2", 8, 3, TRAIN, data_config(tmp_path, **data), {})
 
 
 def test_split_is_deterministic_and_disjoint(tmp_path):
@@ -64,18 +63,22 @@ def test_fit_loaders_give_scaled_images_and_labels(tmp_path):
     assert torch.equal(x, x2)
 
 
-def test_test_sets_cover_each_energy(tmp_path):
-    dm = make_dm(tmp_path)
-    dm.setup("test")
-    assert [s.energy for s in dm.test_sets] == [0.0, 1.0]
-    data = dm.test_sets[0].data
+def test_test_grid_states_are_labelled_and_disjoint_from_training(tmp_path):
+    sets = TestSets(8, 3, data_config(tmp_path))
+    data = sets.grid("su2", 1.0, GRID.values(6.2), GRID.states_per_w, {})
     assert len(data) == 8 and len(np.unique(data.W)) == 4
-    assert np.array_equal(data.labels, (data.W > 6.2).astype(int))
-    # test seeds are disjoint from training: no test image equals a training image
+    assert np.array_equal(data.labels, (data.W > 5.953).astype(int))  # W_c at E = 1
+    dm = make_dm(tmp_path)
     dm.prepare_data()
     dm.setup("fit")
     train_images = dm.train_set.data.images()
     assert not any(np.array_equal(img, t) for img in data.images() for t in train_images)
+
+
+def test_test_grid_values():
+    np.testing.assert_allclose(GRID.values(6.2), np.linspace(0.124, 12.4, 4))
+    absolute = dataclasses.replace(GRID, relative=False, w_min=1.0, w_max=4.0)
+    np.testing.assert_allclose(absolute.values(6.2), [1.0, 2.0, 3.0, 4.0])
 
 
 def test_on_the_fly_fresh_states_each_epoch(tmp_path):
@@ -90,29 +93,23 @@ def test_on_the_fly_fresh_states_each_epoch(tmp_path):
     assert len(dm.val_set) == 4
 
 
-def test_window_set_returns_gap_states(tmp_path):
-    dm = EigenstateDataModule(
-        "chern",
-        10,
-        seed=1,
-        disorder={
-            "train": {"energy": 0.0, "w_min": 0.02, "w_max": 2.0, "states_per_phase": 2},
-            "test": DISORDER["test"],
-        },
-        data={"mode": "cache", "cache_dir": str(tmp_path)},
-    )
-    data = dm.window_set(1.0, -0.5, 0.5, n_realisations=2)
+def test_window_returns_gap_states(tmp_path):
+    data = TestSets(10, 1, data_config(tmp_path)).window("chern", 1.0, -0.5, 0.5, 2, {})
     assert len(data) > 4 and np.all(np.abs(data.energies) <= 0.5)
 
 
 @pytest.mark.parametrize(
-    ("data", "match"),
+    ("changes", "match"),
     [
-        ({"mode": "stream"}, "stream"),
-        ({"val_fraction": 1.5}, "1.5"),
-        ({"input_scale": "max"}, "max"),
+        ({"mode": "stream"}, "data.mode='stream'"),
+        ({"val_fraction": 1.5}, "data.val_fraction=1.5"),
+        ({"input_scale": "max"}, "data.input_scale='max'"),
+        ({"shard_size": 0}, "data.shard_size=0"),
+        ({"gen_workers": -3}, "data.gen_workers=-3"),
+        ({"shard_index": 3, "shard_count": 3}, "shard_index=3"),
     ],
 )
-def test_bad_data_config(tmp_path, data, match):
-    with pytest.raises(ValueError, match=match):
-        make_dm(tmp_path, **data)
+def test_bad_data_config_is_named(tmp_path, changes, match):
+    with pytest.raises(ValueError, match=match.replace(".", r"\.")):
+        check(data_config(tmp_path, **changes), "data.")
+    check(data_config(tmp_path))  # the good one passes

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from qpt.evaluation.curves import crossing_with_ci, curve, fit_crossing, isotonic_decreasing
+from qpt.config import typed
+from qpt.evaluation.curves import crossing_with_ci, curve, fit_crossing
 from qpt.training import train
 from tests.conftest import compose_cfg, run_script, tiny_overrides
 
@@ -61,15 +62,6 @@ def test_interval_coverage_over_repeated_experiments():
     assert covered >= 9  # nominal 95%: at least 9 of 12 (fails for a badly biased estimator)
 
 
-def test_isotonic_fit_is_the_monotone_least_squares_solution():
-    y = np.array([1.0, 0.8, 0.9, 0.5, 0.6, 0.2])
-    fitted = isotonic_decreasing(y, np.ones(6))
-    np.testing.assert_allclose(fitted, [1.0, 0.85, 0.85, 0.55, 0.55, 0.2])
-    np.testing.assert_allclose(
-        isotonic_decreasing(y, np.array([1, 3, 1, 1, 1, 1])), [1.0, 0.825, 0.825, 0.55, 0.55, 0.2]
-    )
-
-
 def test_crossing_does_not_depend_on_the_tested_range():
     """A long plateau just above 1/2 then a drop at W = 3.5 (like the Chern net at L = 40):
     a wide and a narrow W grid must give the same crossing."""
@@ -115,7 +107,7 @@ def eval_overrides(tmp):
         "data.shard_size=8",
         "data.gen_workers=1",
         "data.progress=false",
-        "n_bootstrap=20",
+        "evaluation.n_bootstrap=20",
         f"hydra.run.dir={tmp}/eval",
     ]
 
@@ -124,7 +116,7 @@ def test_evaluate_script_end_to_end(trained):
     tmp, summary = trained
     result = run_script(
         "evaluate.py",
-        [f"ckpt={summary['checkpoint']}", "energies=[0.0,1.0]", *eval_overrides(tmp)],
+        [f"ckpt={summary['checkpoint']}", "evaluation.energies=[0.0,1.0]", *eval_overrides(tmp)],
         tmp,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -139,7 +131,7 @@ def test_evaluate_script_end_to_end(trained):
     assert (out / "transition_su2.png").stat().st_size > 1000
     report = json.loads((out / "evaluation.json").read_text())
     assert set(report["curves"]) == {"su2_E0.0", "su2_E1.0"}
-    assert report["curves"]["su2_E1.0"]["critical_disorder"] == 5.953
+    assert report["curves"]["su2_E1.0"]["reference_wc"] == 5.953
     client = MlflowClient(f"sqlite:///{tmp}/mlflow.db")
     (run,) = client.search_runs(
         [client.get_experiment_by_name("qpt-su2").experiment_id],
@@ -214,47 +206,18 @@ def test_edge_weight_marks_boundary_states():
 
 
 def test_size_agnostic_network_judges_other_sizes(tmp_run_dir):
-    from qpt.evaluation.evaluate import evaluate_classifier
+    from qpt.data.testsets import TestSets
+    from qpt.evaluation.evaluate import transition_curves
     from qpt.models.checkpoint import load_classifier
 
-    cfg = compose_cfg(
-        [
-            *tiny_overrides(tmp_run_dir),
-            "net=global_pool",
-            "evaluate_after_training=false",
-            "logger=none",
-        ]
-    )
-    summary = train(cfg)
-    clf = load_classifier(summary["checkpoint"], L=20)  # trained at L = 16
-    test = {
-        "energies": [0.0],
-        "w_min": 0.02,
-        "w_max": 2.0,
-        "relative": True,
-        "n_w": 4,
-        "states_per_w": 2,
-    }
-    data = {
-        "cache_dir": str(tmp_run_dir / "cache"),
-        "shard_size": 8,
-        "gen_workers": 1,
-        "progress": False,
-    }
-    result = evaluate_classifier(
-        clf, test_cfg=test, data_cfg=data, seed=1, out=tmp_run_dir / "L20", n_bootstrap=5, L=20
-    )
-    assert result["L"] == 20 and (tmp_run_dir / "L20" / "curve_su2_E0.0.csv").exists()
-    fixed = train(
-        compose_cfg([*tiny_overrides(tmp_run_dir), "evaluate_after_training=false", "logger=none"])
-    )
+    base = [*tiny_overrides(tmp_run_dir), "evaluate_after_training=false", "logger=none"]
+    cfg = compose_cfg([*base, "net=global_pool"])
+    conf = typed(cfg)
+    clf = load_classifier(train(cfg)["checkpoint"], L=20)  # trained at L = 16
+    sets = TestSets(20, 1, conf.data)
+    args = {"models": ["su2"], "energies": [0.0], "n_bootstrap": 5, "accelerator": "cpu"}
+    (t,) = transition_curves(clf, sets, conf.disorder.test, **args)
+    assert t.L == 20 and len(t.curve.W) == 4 and np.all(t.curve.count == 2)
+    fixed = load_classifier(train(compose_cfg(base))["checkpoint"])
     with pytest.raises(ValueError, match="not size-agnostic"):
-        evaluate_classifier(
-            load_classifier(fixed["checkpoint"]),
-            test_cfg=test,
-            data_cfg=data,
-            seed=1,
-            out=tmp_run_dir / "x",
-            n_bootstrap=5,
-            L=20,
-        )
+        transition_curves(fixed, sets, conf.disorder.test, **args)

@@ -1,24 +1,29 @@
-"""The letter's networks and optimisers."""
+"""The letter's networks and optimisers, built from their configs as training builds them."""
 
 import math
 
 import pytest
 import torch
+from hydra.utils import instantiate
 
-from qpt.models.networks import LeNet, SimpleCNN, build_network
-from qpt.models.optim import build_optimizer
+from qpt.models.module import PhaseClassifier, build
+from qpt.models.networks import LeNet, SimpleCNN
+from qpt.models.optim import InverseDecay
+from tests.conftest import ROOT, group_config
+
+NETS = sorted(p.stem for p in (ROOT / "conf" / "net").glob("*.yaml"))
 
 
 def test_lenet_shapes_match_the_letter_at_L40():
     net = LeNet(40)
     assert net.classifier[0].in_features == 7 * 7 * 50  # 40 -> 36 -> 18 -> 14 -> 7
     assert net(torch.zeros(3, 1, 40, 40)).shape == (3, 2)
-    wide = LeNet(40, conv1=32, conv2=128, hidden=512)
+    wide = instantiate(group_config("net", "deep_wide"), 40)
     assert wide.classifier[0].in_features == 7 * 7 * 128 and wide.classifier[0].out_features == 512
 
 
 def test_simple_net_has_two_weight_layers():
-    net = SimpleCNN(40)
+    net = instantiate(group_config("net", "simple"), 40)
     weights = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
     assert len(weights) == 2
     assert net.classifier.in_features == 10 * 18 * 18
@@ -26,14 +31,27 @@ def test_simple_net_has_two_weight_layers():
 
 
 @pytest.mark.parametrize("L", [16, 24, 64])
-def test_input_size_follows_L(L):
-    for arch in ("simple", "lenet"):
-        assert build_network(arch, L)(torch.zeros(2, 1, L, L)).shape == (2, 2)
+@pytest.mark.parametrize("net", NETS)
+def test_every_net_config_builds_and_follows_L(net, L):
+    assert build(group_config("net", net), torch.nn.Module, L)(torch.zeros(2, 1, L, L)).shape == (
+        2,
+        2,
+    )
 
 
-def test_too_small_lattice_is_refused():
+def test_too_small_lattice_and_empty_layers_are_refused():
     with pytest.raises(ValueError, match="L=12"):
         LeNet(12)
+    with pytest.raises(ValueError, match="conv2=0"):
+        LeNet(40, conv2=0)
+
+
+def test_a_target_of_the_wrong_kind_is_not_called():
+    """Checkpoints name their classes: loading one must not call arbitrary callables."""
+    with pytest.raises(ValueError, match="not a Module"):
+        build({"_target_": "os.system", "command": "true"}, torch.nn.Module)
+    with pytest.raises(ValueError, match="not a Optimizer"):
+        build({"_target_": "qpt.models.networks.LeNet"}, torch.optim.Optimizer)
 
 
 def test_xavier_gaussian_init_and_zero_bias():
@@ -49,45 +67,37 @@ def test_xavier_gaussian_init_and_zero_bias():
     )
 
 
+def _optimizers(optim: str) -> dict:
+    meta = {"L": 16, "model": "su2"}
+    clf = PhaseClassifier(group_config("net", "simple"), group_config("optim", optim), "none", meta)
+    return clf.configure_optimizers()
+
+
 def test_caffe_rmsprop_policy_and_bias_multiplier():
-    net = SimpleCNN(16)
-    cfg = {
-        "name": "caffe_rmsprop",
-        "lr": 0.01,
-        "momentum": 0.0,
-        "weight_decay": 5e-4,
-        "rms_decay": 0.98,
-        "delta": 1e-8,
-        "lr_policy": "inv",
-        "gamma": 1e-4,
-        "power": 0.75,
-        "bias_lr_mult": 2.0,
-    }
-    conf = build_optimizer(net, cfg)
+    conf = _optimizers("caffe_rmsprop")
     opt, sched = conf["optimizer"], conf["lr_scheduler"]["scheduler"]
-    assert isinstance(opt, torch.optim.RMSprop)
+    assert isinstance(opt, torch.optim.RMSprop) and isinstance(sched, InverseDecay)
     assert [g["lr"] for g in opt.param_groups] == [0.01, 0.02]
     assert opt.defaults["alpha"] == 0.98 and opt.defaults["weight_decay"] == 5e-4
     for _ in range(1000):
         opt.step()
         sched.step()
     assert opt.param_groups[0]["lr"] == pytest.approx(0.01 * (1 + 1e-4 * 1000) ** -0.75)
+    assert opt.param_groups[1]["lr"] == pytest.approx(0.02 * (1 + 1e-4 * 1000) ** -0.75)
     assert conf["lr_scheduler"]["interval"] == "step"
 
 
-@pytest.mark.parametrize(
-    ("cfg", "match"),
-    [
-        ({"name": "adam", "lr": -1e-3}, "-0.001"),
-        ({"name": "sgd", "lr": 0.1}, "sgd"),
-        ({"name": "adam", "lr": 1e-3, "lr_policy": "cosine"}, "cosine"),
-    ],
-)
-def test_bad_optimizer_config(cfg, match):
-    with pytest.raises(ValueError, match=match):
-        build_optimizer(SimpleCNN(16), cfg)
+def test_adam_is_fixed_rate_adamw():
+    conf = _optimizers("adam")
+    assert isinstance(conf["optimizer"], torch.optim.AdamW) and "lr_scheduler" not in conf
+    assert [g["lr"] for g in conf["optimizer"].param_groups] == [1e-3, 1e-3]
 
 
-def test_unknown_architecture():
-    with pytest.raises(ValueError, match="resnet"):
-        build_network("resnet", 40)
+def test_bad_learning_rate_is_refused():
+    optim = group_config("optim", "adam")
+    optim["optimizer"]["lr"] = -1e-3
+    clf = PhaseClassifier(group_config("net", "simple"), optim, "none", {"L": 16})
+    with pytest.raises(ValueError, match=r"-0\.001"):
+        clf.configure_optimizers()
+    with pytest.raises(ValueError, match="gamma=-1"):
+        InverseDecay(torch.optim.SGD(SimpleCNN(16).parameters(), lr=0.1), gamma=-1, power=0.75)

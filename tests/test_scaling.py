@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from qpt.evaluation.curves import Crossing
+from qpt.evaluation.evaluate import TransitionCurve
 from qpt.evaluation.scaling import fit_scaling
 
 
@@ -38,41 +40,33 @@ def test_wrong_data_is_refused():
         fit_scaling(W, L, P, sem, wc0=6.0)
 
 
-def test_fss_study_on_a_synthetic_sweep(tmp_path):
+def test_fss_study_on_a_synthetic_sweep(tmp_run_dir):
+    """Jobs' evaluation.json files in, the study (fit, locators, figures, fss.json) out."""
     import json
 
-    from qpt.evaluation.fss import run_study
+    from qpt.config import typed
+    from qpt.evaluation.curves import Curve
+    from qpt.reporting import write_evaluation
+    from qpt.studies import run_study, sweep_curves
     from tests.conftest import compose_cfg
 
     W, L, P, sem = synthetic_curves(sizes=(8, 10, 12), noise=0.01)
     for j, size in enumerate((8, 10, 12)):
-        job = tmp_path / str(j)
-        (job / "evaluation").mkdir(parents=True)
-        (job / "config.yaml").write_text(f"L: {size}\n")
-        rows = np.stack(
-            [W[L == size], P[L == size], sem[L == size], np.full((L == size).sum(), 20)], axis=1
-        )
-        np.savetxt(
-            job / "evaluation" / "curve_su2_E0.0.csv",
-            rows,
-            delimiter=",",
-            header="W,P,sem,n",
-            comments="",
-        )
-    cfg = compose_cfg(
-        [
-            "experiment=fss_su2",
-            "fss.locators.realisations=2",
-            "fss.locators.n_w=3",
-            "data.progress=false",
-        ]
-    )
-    summary = run_study(cfg, tmp_path)
-    fit = summary["network_fit"]
-    assert fit["sizes"] == [8, 10, 12] and abs(fit["wc"] - 6.2) < 0.1
-    assert set(summary["locators"]) >= {"r_crossings", "tau2_at_wc"}
-    assert (tmp_path / "fss_collapse.png").exists() and (tmp_path / "fss_locators.png").exists()
-    assert json.loads((tmp_path / "fss.json").read_text())["model"] == "su2"
+        mine = L == size
+        c = Curve(W[mine], P[mine], sem[mine], np.full(mine.sum(), 20))
+        crossing = Crossing(6.2, 6.1, 6.3, 0, 0)
+        t = TransitionCurve("su2", 0.0, size, "delocalized", c, crossing, 6.2, 0.0)
+        write_evaluation([t], [], tmp_run_dir / str(j) / "evaluation", trained_on="su2")
+    curves = sweep_curves(tmp_run_dir, "su2", 0.0)
+    assert sorted(curves) == [8, 10, 12] and np.array_equal(curves[10].mean, P[L == 10])
+    overrides = ["experiment=fss_su2", "fss.locators.realisations=2", "fss.locators.n_w=3"]
+    conf = typed(compose_cfg([*overrides, "data.progress=false"]))
+    study = run_study(conf, curves, tmp_run_dir, [])
+    assert study.fit.sizes == [8, 10, 12] and abs(study.fit.wc - 6.2) < 0.1
+    assert set(study.locator_summary()) >= {"r_crossings", "tau2_at_wc"}
+    for name in ("fss_collapse.png", "fss_collapse_anchored.png", "fss_locators.png"):
+        assert (tmp_run_dir / name).exists()
+    assert json.loads((tmp_run_dir / "fss.json").read_text())["model"] == "su2"
 
 
 @pytest.mark.slow

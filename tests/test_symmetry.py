@@ -12,7 +12,7 @@ from qpt.models.symmetry import GROUP_ORDER, dihedral, orbit, orbit_mean, random
 from qpt.physics import get_model
 from qpt.physics.images import density_image
 from qpt.training import train
-from tests.conftest import compose_cfg, tiny_overrides
+from tests.conftest import compose_cfg, group_config, tiny_overrides
 
 L = 6
 
@@ -86,8 +86,8 @@ def test_random_dihedral_picks_one_of_each_items_images():
 def _classifier(symmetry: str) -> PhaseClassifier:
     torch.manual_seed(0)
     meta = {"L": 16, "model": "su2", "phases": ["delocalized", "localized"]}
-    net = {"arch": "lenet", "widths": {}, "symmetry": symmetry}
-    return PhaseClassifier(net=net, optim={"name": "adam", "lr": 1e-3}, meta=meta).eval()
+    net, optim = group_config("net", "deep"), group_config("optim", "adam")
+    return PhaseClassifier(net=net, optim=optim, symmetry=symmetry, meta=meta).eval()
 
 
 def test_symmetrised_classifier_is_exactly_invariant():
@@ -108,7 +108,7 @@ def test_unknown_symmetry_is_refused():
 
 
 def test_symmetric_training_round_trips_through_the_checkpoint(tmp_run_dir):
-    cfg = compose_cfg([*tiny_overrides(tmp_run_dir), "logger=none", "net.symmetry=dihedral"])
+    cfg = compose_cfg([*tiny_overrides(tmp_run_dir), "logger=none", "symmetry=dihedral"])
     summary = train(cfg)
     clf = load_classifier(summary["checkpoint"])
     assert clf.symmetry == "dihedral"

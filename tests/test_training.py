@@ -10,30 +10,32 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
+from qpt.config import TrainConfig, typed
 from qpt.models.checkpoint import load_classifier
 from qpt.training import train
 from tests.conftest import ROOT, compose_cfg, run_script, tiny_overrides
 
 GROUPS = {
     g: sorted(p.stem for p in (ROOT / "conf" / g).glob("*.yaml"))
-    for g in ("model", "net", "disorder", "optim", "trainer", "logger", "data")
+    for g in ("model", "net", "disorder", "optim", "trainer", "callbacks", "logger", "data")
 }
 
 
-def test_every_config_option_composes():
+def test_every_config_option_composes_and_checks():
     for group, options in GROUPS.items():
         for option in options:
             cfg = compose_cfg([f"{group}={option}"])
-            assert cfg[group] is not None
+            assert isinstance(typed(cfg), TrainConfig)
     for model, net in itertools.product(GROUPS["model"], GROUPS["net"]):
         cfg = compose_cfg([f"model={model}", f"net={net}"])
-        assert cfg.model.name == model and cfg.net.name == net
+        conf = typed(cfg)
+        assert conf.model.name == model and conf.net["_target_"].startswith("qpt.models.networks.")
 
 
-def test_every_experiment_composes():
+def test_every_experiment_composes_and_checks():
     for path in sorted((ROOT / "conf" / "experiment").glob("*.yaml")):
-        cfg = compose_cfg([f"experiment={path.stem}"])
-        assert cfg.model.name and cfg.net.name
+        conf = typed(compose_cfg([f"experiment={path.stem}"]))
+        assert conf.model.name and conf.net["_target_"]
 
 
 def test_launcher_configs_compose():
@@ -66,17 +68,18 @@ def test_tiny_run_is_tracked_in_mlflow(tmp_run_dir, model, net):
     exp = client.get_experiment_by_name(f"qpt-{cfg.model.name}")
     (run,) = client.search_runs([exp.experiment_id])
     assert run.info.status == "FINISHED" and run.info.run_name == f"{cfg.model.name}-{net}-L16"
-    assert run.data.params["net.arch"] == cfg.net.arch and run.data.params["L"] == "16"
-    assert run.data.params["optim.name"] == cfg.optim.name
+    assert run.data.params["net._target_"] == cfg.net._target_ and run.data.params["L"] == "16"
+    assert run.data.params["optim.optimizer._target_"] == "torch.optim.AdamW"
     assert {"train/loss", "val/loss", "val/acc", "val/auroc", "best/val_acc"} <= set(
         run.data.metrics
     )
     assert len(run.data.tags["dataset_key"]) == 64
     assert run.data.tags["git_commit"]
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"config.yaml", "training_curves.png", "images", "checkpoints"} <= artifacts
+    assert {"config.yaml", "training_curves.png", "images", "best"} <= artifacts
+    assert "best/best.ckpt" in {a.path for a in client.list_artifacts(run.info.run_id, "best")}
     history = client.get_metric_history(run.info.run_id, "val/loss")
-    assert [m.step for m in history] == [0]
+    assert [m.step for m in history] == [0]  # per-epoch metrics: the step is the epoch
 
 
 def test_reloaded_checkpoint_gives_identical_predictions(tmp_run_dir):
@@ -110,7 +113,13 @@ def test_training_is_reproducible(tmp_run_dir):
 
 @pytest.mark.parametrize(
     ("override", "message"),
-    [("optim.lr=-0.01", "-0.01"), ("L=4", "L=4"), ("disorder.train.w_max=0.5", "w_max")],
+    [
+        ("optim.optimizer.lr=-0.01", "-0.01"),
+        ("L=4", "L=4"),
+        ("disorder.train.w_max=0.5", "w_max"),
+        ("net.conv1=0", "conv1=0"),
+        ("net.depth=3", "depth"),
+    ],
 )
 def test_bad_overrides_exit_with_one_line_error(tmp_path, override, message):
     result = run_script("train.py", [*tiny_overrides(tmp_path), override], tmp_path, timeout=120)
@@ -199,3 +208,18 @@ def test_cluster_job_array_fills_the_cache_then_trains(tmp_run_dir):
     assert len(list(cache.glob("shard-*.json"))) == 3
     summary = train(compose_cfg(base))
     assert Path(summary["checkpoint"]).is_file()
+
+
+def test_checkpoints_of_earlier_versions_still_load(tmp_run_dir):
+    """Before networks were named by _target_, checkpoints named an "arch"."""
+    summary = train(compose_cfg([*tiny_overrides(tmp_run_dir), "logger=none", "symmetry=dihedral"]))
+    ckpt = torch.load(summary["checkpoint"], weights_only=True)
+    hp = ckpt["hyper_parameters"]
+    widths = {k: v for k, v in hp["net"].items() if k != "_target_"}
+    hp["net"] = {"arch": "lenet", "widths": widths, "symmetry": hp.pop("symmetry")}
+    old = tmp_run_dir / "old.ckpt"
+    torch.save(ckpt, old)
+    a, b = load_classifier(summary["checkpoint"]), load_classifier(old)
+    x = torch.rand(3, 1, 16, 16) * 2
+    with torch.no_grad():
+        assert b.symmetry == "dihedral" and torch.equal(a.probabilities(x), b.probabilities(x))

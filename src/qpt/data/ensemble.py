@@ -140,19 +140,12 @@ def grid_ensemble(
     seed: int,
     params: dict[str, Any] | None = None,
     stream: str = "test",
-    reference_critical_disorder: float | None = None,
 ) -> Ensemble:
     """A W grid for transition curves: state i has W = w_values[i % n]. Labels follow the
-    model's W_c at ``energy`` (or ``reference_critical_disorder``), -1 where unknown."""
+    model's literature W_c at ``energy``, -1 where it has none."""
     if len(w_values) == 0:
         raise ValueError("test grid: need at least one disorder value")
-    m = get_model(model, **(params or {}))
-    wc = reference_critical_disorder
-    if wc is None:
-        try:
-            wc = m.critical_disorder(energy)
-        except ValueError:
-            wc = None
+    wc = get_model(model, **(params or {})).reference_critical_disorder(energy)
     labels = tuple(UNKNOWN_LABEL if wc is None else int(w > wc) for w in w_values)
     return Ensemble(
         model,
@@ -164,16 +157,3 @@ def grid_ensemble(
         stream,
         freeze_params(model, params),
     )
-
-
-def disorder_grid(test_cfg: dict[str, Any], wc_train: float) -> np.ndarray:
-    """The W values of a test grid (``disorder.test``): ``n_w`` points from ``w_min`` to
-    ``w_max``, multiples of the training W_c when ``relative``."""
-    n_w = int(test_cfg["n_w"])
-    if n_w < 2:
-        raise ValueError(f"disorder.test.n_w={n_w} must be >= 2")
-    scale = wc_train if test_cfg.get("relative", True) else 1.0
-    lo, hi = float(test_cfg["w_min"]) * scale, float(test_cfg["w_max"]) * scale
-    if not 0 <= lo < hi:
-        raise ValueError(f"test disorder range [{lo}, {hi}] is invalid (need 0 <= w_min < w_max)")
-    return np.linspace(lo, hi, n_w)

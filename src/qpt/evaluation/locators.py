@@ -9,6 +9,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from qpt.data.ensemble import grid_ensemble
+from qpt.evaluation.curves import interpolate_level, mean_sem
 from qpt.physics import build_hamiltonian, eigenstates_near, get_model
 from qpt.physics.observables import (
     R_METAL,
@@ -38,7 +39,7 @@ def spectral_locators(
     ens = grid_ensemble(
         model, L, energy, list(map(float, w_values)), seed=seed, params=params, stream="locators"
     )
-    r_mean, r_sem, ipr_mean, ipr_sem = [], [], [], []
+    r_stats, ipr_stats = [], []
     with threadpool_limits(1):
         for j, _ in enumerate(tqdm(w_values, desc=f"locators {model} L={L}", disable=not progress)):
             rs, iprs = [], []
@@ -48,17 +49,15 @@ def spectral_locators(
                 e, v = eigenstates_near(H, energy, levels)
                 rs.append(gap_ratios(e, kramers=kramers).mean())
                 iprs.append(np.log(inverse_participation_ratio(v[:, 0])))
-            for values, mean, sem in ((rs, r_mean, r_sem), (iprs, ipr_mean, ipr_sem)):
-                mean.append(np.mean(values))
-                sem.append(
-                    np.std(values, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
-                )
+            r_stats.append(mean_sem(rs))
+            ipr_stats.append(mean_sem(iprs))
+    (r_mean, r_sem), (ipr_mean, ipr_sem) = np.array(r_stats).T, np.array(ipr_stats).T
     return {
         "W": np.asarray(w_values, float),
-        "r": np.array(r_mean),
-        "r_sem": np.array(r_sem),
-        "log_ipr": np.array(ipr_mean),
-        "log_ipr_sem": np.array(ipr_sem),
+        "r": r_mean,
+        "r_sem": r_sem,
+        "log_ipr": ipr_mean,
+        "log_ipr_sem": ipr_sem,
         "r_metal": R_METAL[m.symmetry_class],
         "r_poisson": R_POISSON,
     }
@@ -78,7 +77,7 @@ def bott_curve(
     ens = grid_ensemble(
         "chern", L, 0.0, list(map(float, w_values)), seed=seed, params=params, stream="bott"
     )
-    mean, sem = [], []
+    stats = []
     with threadpool_limits(1):
         for j, _ in enumerate(tqdm(w_values, desc=f"Bott index L={L}", disable=not progress)):
             values = []
@@ -87,9 +86,9 @@ def bott_curve(
                 values.append(
                     abs(round(bott_index(build_hamiltonian("chern", L, W, h_seed, **params), L)))
                 )
-            mean.append(np.mean(values))
-            sem.append(np.std(values, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0)
-    return {"W": np.asarray(w_values, float), "bott": np.array(mean), "bott_sem": np.array(sem)}
+            stats.append(mean_sem(values))
+    mean, sem = np.array(stats).T
+    return {"W": np.asarray(w_values, float), "bott": mean, "bott_sem": sem}
 
 
 def crossing_of_two_curves(W: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -99,14 +98,4 @@ def crossing_of_two_curves(W: np.ndarray, a: np.ndarray, b: np.ndarray) -> float
     idx = np.flatnonzero(np.sign(d[:-1]) * np.sign(d[1:]) < 0)
     if len(idx) == 0:
         return float("nan")
-    i = idx[np.argmin(np.abs(idx - len(W) / 2))]
-    return float(W[i] - d[i] * (W[i + 1] - W[i]) / (d[i + 1] - d[i]))
-
-
-def half_crossing(W: np.ndarray, y: np.ndarray, level: float = 0.5) -> float:
-    """First W where y falls through ``level`` (linear interpolation)."""
-    idx = np.flatnonzero((y[:-1] >= level) & (y[1:] < level))
-    if len(idx) == 0:
-        return float("nan")
-    i = idx[0]
-    return float(W[i] + (y[i] - level) * (W[i + 1] - W[i]) / (y[i] - y[i + 1]))
+    return interpolate_level(W, d, idx[np.argmin(np.abs(idx - len(W) / 2))], 0.0)

@@ -12,6 +12,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
+def _save(fig: plt.Figure, path: str | os.PathLike, dpi: int) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+
+
 def sample_panel(
     images: Sequence[np.ndarray],
     titles: Sequence[str],
@@ -30,9 +36,7 @@ def sample_panel(
         ax.set_title(title, fontsize=9)
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save(fig, path, dpi=90)
 
 
 def training_curves(history: Sequence[dict[str, float]], path: str | os.PathLike) -> None:
@@ -48,18 +52,16 @@ def training_curves(history: Sequence[dict[str, float]], path: str | os.PathLike
     for ax in (ax_loss, ax_acc):
         ax.legend()
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save(fig, path, dpi=90)
 
 
-def transition_curves(panel, path: str | os.PathLike, *, phase: str, title: str = "") -> None:
+def transition_curves(curves, path: str | os.PathLike, *, title: str = "") -> None:
     """P(phase) against W for several energies (letter Figs. 3 and 5a): mean +- standard
     error over states, the 50% line, each reference W_c dashed, each crossing with its CI."""
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (energy, c, cross, wc) in enumerate(panel):
-        color = colors[i % len(colors)]
+    for i, t in enumerate(curves):
+        color, c, cross = colors[i % len(colors)], t.curve, t.crossing
         ax.errorbar(
             c.W,
             c.mean,
@@ -69,42 +71,38 @@ def transition_curves(panel, path: str | os.PathLike, *, phase: str, title: str 
             lw=1,
             color=color,
             capsize=0,
-            label=f"E = {energy:g}: W* = {cross.W:.2f} [{cross.lo:.2f}, {cross.hi:.2f}]",
+            label=f"E = {t.energy:g}: W* = {cross.W:.2f} [{cross.lo:.2f}, {cross.hi:.2f}]",
         )
-        if wc is not None:
-            ax.axvline(wc, color=color, ls="--", lw=1)
+        if t.reference_wc is not None:
+            ax.axvline(t.reference_wc, color=color, ls="--", lw=1)
         if np.isfinite(cross.lo) and np.isfinite(cross.hi):
             ax.axvspan(cross.lo, cross.hi, color=color, alpha=0.15)
     ax.axhline(0.5, color="gray", ls=":", lw=1)
-    ax.set(xlabel="disorder W", ylabel=f"P({phase})", ylim=(-0.03, 1.03), title=title)
+    ax.set(xlabel="disorder W", ylabel=f"P({curves[0].phase})", ylim=(-0.03, 1.03), title=title)
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, dpi=110)
 
 
 def gap_sweep(
-    series, path: str | os.PathLike, *, phase: str, emin: float, emax: float, title: str = ""
+    sweeps, path: str | os.PathLike, *, phase: str, emin: float, emax: float, title: str = ""
 ) -> None:
     """P(phase) against eigenenergy at fixed W (letter Fig. 5b): every state as a faint point,
     the mean in energy bins with its standard error as a line."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for (W, energies, p, centres, mean, sem), marker, color in zip(
-        series, "x+os", colors, strict=False
-    ):
-        ax.plot(energies, p, marker, ms=3, alpha=0.2, color=color)
+    for sweep, marker, color in zip(sweeps, "x+os", colors, strict=False):
+        ax.plot(sweep.energies, sweep.p, marker, ms=3, alpha=0.2, color=color)
         ax.errorbar(
-            centres,
-            mean,
-            yerr=sem,
+            sweep.binned.W,
+            sweep.binned.mean,
+            yerr=sweep.binned.sem,
             fmt="-",
             marker=marker,
             ms=6,
             lw=1.5,
             color=color,
-            label=f"W = {W:g} ({len(p)} states)",
+            label=f"W = {sweep.W:g} ({len(sweep.p)} states)",
         )
     ax.axhline(0.5, color="gray", ls=":", lw=1)
     ax.set(
@@ -116,9 +114,7 @@ def gap_sweep(
     )
     ax.legend(loc="center right", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, dpi=110)
 
 
 def scaling_collapse(curves, fit, path: str | os.PathLike, *, title: str = "") -> None:
@@ -126,15 +122,13 @@ def scaling_collapse(curves, fit, path: str | os.PathLike, *, title: str = "") -
     from qpt.evaluation.scaling import scaling_function
 
     fig, (ax_raw, ax_col) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for L, rows in sorted(curves.items()):
-        W, P, sem = rows[:, 0], rows[:, 1], rows[:, 2]
-        ax_raw.errorbar(W, P, yerr=sem, fmt="-o", ms=2.5, lw=1, label=f"L = {L}")
-        ax_col.errorbar(
-            (W - fit.wc) * L ** (1 / fit.nu), P, yerr=sem, fmt="o", ms=2.5, label=f"L = {L}"
-        )
+    for L, c in sorted(curves.items()):
+        ax_raw.errorbar(c.W, c.mean, yerr=c.sem, fmt="-o", ms=2.5, lw=1, label=f"L = {L}")
+        x = (c.W - fit.wc) * L ** (1 / fit.nu)
+        ax_col.errorbar(x, c.mean, yerr=c.sem, fmt="o", ms=2.5, label=f"L = {L}")
     # draw f only where it was fitted (a polynomial is meaningless outside that window)
-    x_fit = np.concatenate([(r[:, 0] - fit.wc) * L ** (1 / fit.nu) for L, r in curves.items()])
-    p_fit = np.concatenate([r[:, 1] for r in curves.values()])
+    x_fit = np.concatenate([(c.W - fit.wc) * L ** (1 / fit.nu) for L, c in curves.items()])
+    p_fit = np.concatenate([c.mean for c in curves.values()])
     inside = np.abs(p_fit - 0.5) < fit.window
     if inside.any():
         xs = np.linspace(x_fit[inside].min(), x_fit[inside].max(), 200)
@@ -147,17 +141,15 @@ def scaling_collapse(curves, fit, path: str | os.PathLike, *, title: str = "") -
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, dpi=110)
 
 
 def locators(curves, spectral, bott, path: str | os.PathLike, *, wc: float, model: str) -> None:
     """The network's P(W, L) beside <r>(W, L), ln IPR(W, L) and (Chern) the Bott index."""
     n = 3 + (bott is not None)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8))
-    for L, rows in sorted(curves.items()):
-        axes[0].plot(rows[:, 0], rows[:, 1], "-", lw=1, label=f"L = {L}")
+    for L, c in sorted(curves.items()):
+        axes[0].plot(c.W, c.mean, "-", lw=1, label=f"L = {L}")
     for L, s in sorted(spectral.items()):
         axes[1].errorbar(s["W"], s["r"], yerr=s["r_sem"], fmt="-o", ms=2.5, lw=1, label=f"L = {L}")
         axes[2].errorbar(
@@ -177,6 +169,4 @@ def locators(curves, spectral, bott, path: str | os.PathLike, *, wc: float, mode
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=7)
     fig.suptitle(f"{model}: network against non-ML locators (dashed: literature W_c = {wc})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path, dpi=100)

@@ -1,6 +1,6 @@
-"""Networks, optimisers and the LightningModule."""
+"""Networks, optimiser pieces and the LightningModule."""
 
 from qpt.models.module import PhaseClassifier
-from qpt.models.networks import LeNet, SimpleCNN, build_network
+from qpt.models.networks import GlobalPoolCNN, LeNet, SimpleCNN
 
-__all__ = ["LeNet", "PhaseClassifier", "SimpleCNN", "build_network"]
+__all__ = ["GlobalPoolCNN", "LeNet", "PhaseClassifier", "SimpleCNN"]

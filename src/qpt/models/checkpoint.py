@@ -7,31 +7,38 @@ import pickle
 from typing import Any
 
 import torch
+from hydra.errors import HydraException
 
 from qpt.models.module import PhaseClassifier
-from qpt.physics import get_model
+
+#: network names of checkpoints written before networks were named by ``_target_``
+LEGACY_ARCHS = {
+    "simple": "qpt.models.networks.SimpleCNN",
+    "lenet": "qpt.models.networks.LeNet",
+    "global_pool": "qpt.models.networks.GlobalPoolCNN",
+}
 
 
 def load_classifier(
     path: str | os.PathLike, *, model: str | None = None, L: int | None = None
 ) -> PhaseClassifier:
-    """Load a checkpoint written by training; refuse it for data it does not fit.
-
-    ``L`` must equal the training lattice size (the networks' first linear layer depends on
-    it) unless the network is size-agnostic; ``model`` must belong to the training model's symmetry class (a network trained on
-    SU(2) may judge Ando states, not Chern ones).
-    """
+    """Load a checkpoint written by training; refuse it for a ``model`` or ``L`` it cannot
+    judge (:meth:`PhaseClassifier.check_fits`)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"checkpoint {path!r} does not exist")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         hp: dict[str, Any] = ckpt["hyper_parameters"]
-        classifier = PhaseClassifier(
-            net=dict(hp["net"]), optim=dict(hp["optim"]), meta=dict(hp["meta"])
-        )
+        if "arch" in hp["net"]:  # written before networks were named by _target_
+            net = hp.pop("net")
+            hp["net"] = {"_target_": LEGACY_ARCHS[net["arch"]], **net["widths"]}
+            hp["symmetry"] = net.get("symmetry", "none")
+        classifier = PhaseClassifier(**hp)
         classifier.load_state_dict(ckpt["state_dict"])
     except (
+        HydraException,
+        ImportError,
         RuntimeError,
         KeyError,
         TypeError,
@@ -41,17 +48,6 @@ def load_classifier(
         pickle.UnpicklingError,
     ) as err:
         raise ValueError(f"checkpoint {path!r} is not a qpt classifier checkpoint: {err}") from None
-    meta = classifier.meta
-    size_agnostic = getattr(classifier.net, "size_agnostic", False)
-    if L is not None and int(meta["L"]) != int(L) and not size_agnostic:
-        raise ValueError(f"checkpoint {path!r} was trained at L={meta['L']}, cannot judge L={L}")
-    if model is not None:
-        trained_class = get_model(meta["model"]).symmetry_class
-        target_class = get_model(model).symmetry_class
-        if trained_class != target_class:
-            raise ValueError(
-                f"checkpoint {path!r} was trained on {meta['model']!r} (class {trained_class}); "
-                f"model {model!r} is class {target_class}"
-            )
+    classifier.check_fits([model] if model else [], classifier.meta["L"] if L is None else L)
     classifier.eval()
     return classifier

@@ -7,32 +7,42 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from hydra.utils import get_object, instantiate
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
 
-from qpt.models.networks import build_network
-from qpt.models.optim import build_optimizer
+from qpt.models.optim import parameter_groups
 from qpt.models.symmetry import check_symmetry, orbit, orbit_mean, random_dihedral
+from qpt.physics import get_model
+
+
+def build(cfg: dict[str, Any], kind: type, *args: Any) -> Any:
+    """``hydra.utils.instantiate(cfg, *args)`` once ``cfg``'s ``_target_`` is known to be a
+    ``kind``: a checkpoint names its classes, and loading one must not call anything else."""
+    target = get_object(cfg["_target_"])
+    if not (isinstance(target, type) and issubclass(target, kind)):
+        raise ValueError(f"_target_ {cfg['_target_']!r} is not a {kind.__name__}")
+    return instantiate(cfg, *args)
 
 
 class PhaseClassifier(pl.LightningModule):
     """Cross-entropy on two logits; ``predict_step`` gives P(phase 0) (delocalized or
     topological, the weak-disorder phase) and P(phase 1) as softmax probabilities.
 
-    ``net["symmetry"] = "dihedral"`` trains on randomly rotated/reflected images and averages
-    the probabilities over all 8 images of the square's point group when judging
-    (:mod:`qpt.models.symmetry`); ``"none"`` (checkpoints from before it) uses one image.
-
-    ``meta`` records what the network was trained on (model, L, phases, training energy,
-    W_c, dataset hash) so that a checkpoint can refuse data it does not fit.
+    ``net`` and ``optim`` are plain configs (``_target_`` dicts, see ``conf/net``, ``conf/optim``)
+    so that a checkpoint describes its network without pickles. ``symmetry="dihedral"`` trains
+    on randomly rotated/reflected images and averages the probabilities over all 8 images of
+    the square's point group when judging (:mod:`qpt.models.symmetry`). ``meta`` records what
+    the network was trained on (model, L, phases, energy, dataset hash), so that a checkpoint
+    can refuse data it does not fit.
     """
 
-    def __init__(self, net: dict[str, Any], optim: dict[str, Any], meta: dict[str, Any]):
+    def __init__(
+        self, net: dict[str, Any], optim: dict[str, Any], symmetry: str, meta: dict[str, Any]
+    ):
         super().__init__()
-        self.save_hyperparameters()
-        widths = {k: int(v) for k, v in net.get("widths", {}).items()}
-        self.net = build_network(net["arch"], int(meta["L"]), **widths)
-        self.symmetry = check_symmetry(net.get("symmetry", "none"))
-        self.optim_cfg = optim
+        self.save_hyperparameters(logger=False)  # the run logs the whole config instead
+        self.net = build(net, torch.nn.Module, int(meta["L"]))
+        self.symmetry = check_symmetry(symmetry)
         self.meta = meta
         self.metrics = torch.nn.ModuleDict(
             {
@@ -41,6 +51,23 @@ class PhaseClassifier(pl.LightningModule):
                 for name, metric in (("acc", BinaryAccuracy), ("auroc", BinaryAUROC))
             }
         )
+
+    def check_fits(self, models: list[str], L: int) -> None:
+        """Refuse models of another symmetry class than the training model's (an SU(2)
+        network may judge Ando states, not Chern ones), and another L unless the network is
+        size-agnostic (the first linear layer of the others depends on L)."""
+        trained, L0 = self.meta["model"], int(self.meta["L"])
+        if L != L0 and not getattr(self.net, "size_agnostic", False):
+            raise ValueError(
+                f"the network was trained at L={L0} and is not size-agnostic: it cannot judge L={L}"
+            )
+        for model in models:
+            classes = get_model(trained).symmetry_class, get_model(model).symmetry_class
+            if classes[0] != classes[1]:
+                raise ValueError(
+                    f"the network was trained on {trained!r} (class {classes[0]}); "
+                    f"model {model!r} is class {classes[1]}"
+                )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -65,31 +92,37 @@ class PhaseClassifier(pl.LightningModule):
             logits = self(x)
             loss = F.cross_entropy(logits, y)
             p1 = logits.detach().softmax(dim=1)[:, 1]
-        self.log(
-            f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y)
-        )
+        log = {"on_epoch": True, "on_step": False}
+        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=len(y), **log)
         for name in ("acc", "auroc"):
             metric = self.metrics[f"{stage}_{name}"]
-            # update() only: forward() would also compute a per-batch value nobody reads
-            metric.update(p1, y)
-            self.log(
-                f"{stage}/{name}",
-                metric,
-                on_step=False,
-                on_epoch=True,
-                prog_bar=name == "acc" and stage == "val",
-            )
+            metric.update(p1, y)  # update() only: forward() would compute an unread batch value
+            self.log(f"{stage}/{name}", metric, prog_bar=f"{stage}/{name}" == "val/acc", **log)
+        # per-epoch metrics go to the loggers with the epoch as their step (Lightning's
+        # documented "step" key), so that runs of different sizes line up in MLflow
+        self.log("step", float(self.current_epoch), batch_size=len(y), **log)
         return loss
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
 
+    def on_train_epoch_end(self) -> None:
+        self.log("lr", self.optimizers().param_groups[0]["lr"])
+
     def validation_step(self, batch, batch_idx: int) -> None:
         self._step(batch, "val")
 
     def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return self.probabilities(x)
+        return self.probabilities(batch[0] if isinstance(batch, (tuple, list)) else batch)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        return build_optimizer(self.net, self.optim_cfg)
+        cfg = self.hparams.optim
+        optimizer = build(cfg["optimizer"], torch.optim.Optimizer)(parameter_groups(self.net))
+        optimizer.param_groups[1]["lr"] *= cfg["bias_lr_mult"]
+        if not cfg["scheduler"]:
+            return {"optimizer": optimizer}
+        scheduler = build(cfg["scheduler"], torch.optim.lr_scheduler.LRScheduler)(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

@@ -5,10 +5,13 @@
   linear -> 500, ReLU, linear -> 2. For L = 40: 40 -> 36 -> 18 -> 14 -> 7, so 7*7*50 inputs
   to the first linear layer. The letter's Chern runs widened it to 32 / 128 / 512.
 
+Each network is a plain ``nn.Module`` whose first argument is the lattice size L; a config in
+``conf/net/`` names it by ``_target_`` and sets the rest of its arguments.
+
 Weights are Gaussian with variance 2 / (fan_in + fan_out) (the letter's "scale determined
 by the number of input and output dimensions", Caffe's xavier filler), biases zero. The
 letter also multiplied the first layer's initial scale by 100 because raw |psi|^2 ~ 1/L^2;
-qpt instead feeds images multiplied by L^2 (mean 1, see ``qpt.data.datamodule.input_scale``).
+qpt instead feeds images multiplied by L^2 (mean 1, see ``qpt.data.config.input_scale``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ def _conv_out(size: int) -> int:
     return size - KERNEL + 1  # stride 1, no padding
 
 
-def _check_input(L: int, n_convs: int) -> None:
+def _check_input(L: int, n_convs: int, **widths: int) -> None:
+    for name, width in widths.items():
+        if width < 1:
+            raise ValueError(f"network width {name}={width} must be >= 1")
     size = L
     for _ in range(n_convs):
         size = _conv_out(size) // 2
@@ -44,7 +50,7 @@ class SimpleCNN(nn.Module):
 
     def __init__(self, L: int, conv1: int = 10, n_classes: int = 2):
         super().__init__()
-        _check_input(L, 1)
+        _check_input(L, 1, conv1=conv1)
         side = _conv_out(L) // 2
         self.features = nn.Sequential(nn.Conv2d(1, conv1, KERNEL), nn.MaxPool2d(2, 2))
         self.classifier = nn.Linear(conv1 * side * side, n_classes)
@@ -61,7 +67,7 @@ class LeNet(nn.Module):
         self, L: int, conv1: int = 20, conv2: int = 50, hidden: int = 500, n_classes: int = 2
     ):
         super().__init__()
-        _check_input(L, 2)
+        _check_input(L, 2, conv1=conv1, conv2=conv2, hidden=hidden)
         side = _conv_out(_conv_out(L) // 2) // 2
         self.features = nn.Sequential(
             nn.Conv2d(1, conv1, KERNEL),
@@ -91,7 +97,7 @@ class GlobalPoolCNN(nn.Module):
         self, L: int, conv1: int = 20, conv2: int = 50, hidden: int = 500, n_classes: int = 2
     ):
         super().__init__()
-        _check_input(L, 2)
+        _check_input(L, 2, conv1=conv1, conv2=conv2, hidden=hidden)
         self.features = nn.Sequential(
             nn.Conv2d(1, conv1, KERNEL),
             nn.MaxPool2d(2, 2),
@@ -107,24 +113,3 @@ class GlobalPoolCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.features(x)
         return self.classifier(torch.cat([self.avg(f), self.max(f)], dim=1).flatten(1))
-
-
-NETWORKS: dict[str, type[nn.Module]] = {
-    "simple": SimpleCNN,
-    "lenet": LeNet,
-    "global_pool": GlobalPoolCNN,
-}
-
-
-def build_network(arch: str, L: int, **widths: int) -> nn.Module:
-    """Network by architecture name (``simple`` or ``lenet``) with optional widths."""
-    try:
-        cls = NETWORKS[arch]
-    except KeyError:
-        raise ValueError(
-            f"unknown network architecture {arch!r}; available: {sorted(NETWORKS)}"
-        ) from None
-    try:
-        return cls(L, **widths)
-    except TypeError as err:
-        raise ValueError(f"bad widths {widths} for network {arch!r}: {err}") from None

@@ -24,7 +24,7 @@ GROUP_ORDER = 8
 
 def check_symmetry(symmetry: str) -> str:
     if symmetry not in SYMMETRIES:
-        raise ValueError(f"unknown net.symmetry {symmetry!r}; expected one of {SYMMETRIES}")
+        raise ValueError(f"unknown symmetry {symmetry!r}; expected one of {SYMMETRIES}")
     return symmetry
 
 

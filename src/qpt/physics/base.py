@@ -69,6 +69,13 @@ class LatticeModel(ABC):
             f"{self.name}: no known critical disorder at energy {energy!r} (known energies: {known})"
         )
 
+    def reference_critical_disorder(self, energy: float) -> float | None:
+        """Literature W_c at ``energy``, or None where the model has none."""
+        try:
+            return self.critical_disorder(energy)
+        except ValueError:
+            return None
+
     def phase_label(self, W: float, energy: float) -> int:
         """0 for the weak-disorder phase (W < W_c), 1 for the strong-disorder phase."""
         return int(W > self.critical_disorder(energy))

@@ -1,0 +1,99 @@
+"""The schema of train.py's and evaluate.py's configs, registered in Hydra's ConfigStore.
+
+``conf/config.yaml`` and ``conf/evaluate.yaml`` start from these dataclasses, so Hydra checks
+every value's type while composing (``L=abc`` fails there); :func:`typed` then checks every
+declared range and returns the config as objects, before anything is generated or trained.
+Values live in the YAML files; the layers own the schemas of their parts (``DataConfig``,
+``EvaluationConfig``, ...). ``_target_`` nodes (network, optimiser, trainer, callbacks,
+loggers) and ``symmetry`` are checked by the classes they configure, which training builds
+before any work. Importing this module must stay light (no torch): train.py imports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+from qpt.data.config import DataConfig, DisorderConfig
+from qpt.evaluation.config import EvaluationConfig, FSSConfig
+from qpt.physics import get_model
+from qpt.runs import without_hydra
+from qpt.schema import above, at_least, check
+
+
+@dataclass
+class ModelConfig:
+    name: str
+    params: dict[str, Any]
+
+
+@dataclass
+class OptimConfig:
+    optimizer: Any  # a torch.optim.Optimizer, _partial_
+    scheduler: Any  # None, or an LRScheduler stepped every iteration, _partial_
+    bias_lr_mult: float = above(0)  # biases learn at this multiple of the rate (Caffe: 2)
+
+
+@dataclass
+class TrainConfig:
+    L: int = at_least(8)
+    seed: int = at_least(0)
+    symmetry: str  # checked by the classifier (qpt.models.symmetry)
+    output_dir: str
+    model: ModelConfig
+    net: Any  # an nn.Module taking L first
+    optim: OptimConfig
+    trainer: Any  # a pytorch_lightning.Trainer
+    callbacks: dict[str, Any]
+    logger: dict[str, Any]
+    data: DataConfig
+    disorder: DisorderConfig
+    evaluation: EvaluationConfig
+    evaluate_after_training: bool
+    fss: FSSConfig | None
+    optimized_metric: str
+
+    def validate(self, prefix: str = "") -> None:
+        trained_class = get_model(self.model.name, **self.model.params).symmetry_class
+        for other in self.evaluation.transfer_models:
+            if get_model(other).symmetry_class != trained_class:
+                raise ValueError(
+                    f"evaluation.transfer_models: {other!r} is class "
+                    f"{get_model(other).symmetry_class}, the network's model "
+                    f"{self.model.name!r} class {trained_class}"
+                )
+
+
+@dataclass
+class EvaluateConfig:
+    ckpt: str | None  # a checkpoint path, or
+    run_id: str | None  # an MLflow run whose checkpoint is judged (results logged there)
+    target_model: str | None  # judge this model (same symmetry class); None: the training one
+    seed: int | None = at_least(0)  # None: the checkpoint's training seed
+    accelerator: str
+    output_dir: str
+    disorder: DisorderConfig
+    data: DataConfig
+    evaluation: EvaluationConfig
+    logger: dict[str, Any]
+
+    def validate(self, prefix: str = "") -> None:
+        if bool(self.ckpt) == bool(self.run_id):
+            raise ValueError("give exactly one of ckpt=<path> or run_id=<mlflow run id>")
+        targets = [self.target_model] if self.target_model else []
+        for model in targets + self.evaluation.transfer_models:
+            get_model(model)
+
+
+ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+ConfigStore.instance().store(name="evaluate_schema", node=EvaluateConfig)
+
+
+def typed(cfg: DictConfig) -> Any:
+    """``cfg`` (without its ``hydra`` node) as checked schema objects."""
+    config = OmegaConf.to_object(without_hydra(cfg))
+    check(config)
+    return config

@@ -1,0 +1,120 @@
+"""Judging a trained network on fresh states: after training, and evaluate.py's job."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+from pytorch_lightning.loggers import Logger
+
+from qpt.config import EvaluateConfig, typed
+from qpt.data.config import TestGrid
+from qpt.data.testsets import TestSets
+from qpt.evaluation.config import EvaluationConfig
+from qpt.evaluation.evaluate import gap_sweep, transition_curves
+from qpt.models.checkpoint import load_classifier
+from qpt.models.module import PhaseClassifier
+from qpt.reporting import publish, write_evaluation
+from qpt.runs import git_commit
+from qpt.tracking import build_loggers, ended_on_exit, trackers
+
+log = logging.getLogger(__name__)
+#: where a training run keeps its best checkpoint (MLFlowLogger's log_model layout)
+CHECKPOINT_ARTIFACT = "best/best.ckpt"
+
+
+def judge(
+    classifier: PhaseClassifier,
+    sets: TestSets,
+    grid: TestGrid,
+    ev: EvaluationConfig,
+    *,
+    model: str,
+    accelerator: str,
+    out: Path,
+    loggers: Sequence[Logger],
+) -> dict[str, float]:
+    """Transition curves of ``model`` and ``ev.transfer_models`` and the gap sweep, as
+    ``ev`` asks; written to ``out`` and published."""
+    curves = transition_curves(
+        classifier,
+        sets,
+        grid,
+        models=list(dict.fromkeys([model, *ev.transfer_models])),
+        energies=ev.energies or grid.energies,
+        n_bootstrap=ev.n_bootstrap,
+        accelerator=accelerator,
+    )
+    for t in curves:
+        c = t.crossing
+        log.info(
+            "%s E=%g: P crosses 1/2 at W* = %.3f [%.3f, %.3f] (W_c = %s)",
+            t.model, t.energy, c.W, c.lo, c.hi, t.reference_wc,
+        )  # fmt: skip
+    sweeps = gap_sweep(classifier, sets, ev.gap_sweep, accelerator)
+    metrics, files = write_evaluation(
+        curves,
+        sweeps,
+        out,
+        trained_on=classifier.meta["model"],
+        gap=ev.gap_sweep,
+    )
+    publish(loggers, metrics, files)
+    return metrics
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """evaluate.py: judge a checkpoint, or an MLflow run's checkpoint (results into that run)."""
+    conf: EvaluateConfig = typed(cfg)
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = conf.ckpt or _download_checkpoint(conf, tmp)
+        classifier = load_classifier(ckpt, model=conf.target_model)
+    meta = classifier.meta
+    model = conf.target_model or meta["model"]
+    tags = {
+        "git_commit": git_commit(),
+        "checkpoint": ckpt,
+        "trained_on": meta["model"],
+        "dataset_key": meta["dataset_key"],
+        "overrides": " ".join(HydraConfig.get().overrides.task),
+    }
+    names = (
+        {"run_id": conf.run_id}
+        if conf.run_id
+        else {"run_name": f"evaluate-{model}-L{meta['L']}", "tags": tags}
+    )
+    loggers = build_loggers(conf.logger, model=model, **names)
+    seed = meta["seed"] if conf.seed is None else conf.seed
+    # a training run stays as it ended; a run of evaluate.py's own ends with it
+    with contextlib.nullcontext() if conf.run_id else ended_on_exit(loggers):
+        metrics = judge(
+            classifier,
+            TestSets(int(meta["L"]), seed, conf.data),
+            conf.disorder.test,
+            conf.evaluation,
+            model=model,
+            accelerator=conf.accelerator,
+            out=Path(conf.output_dir),
+            loggers=loggers,
+        )
+    log.info("results in %s", conf.output_dir)
+    return metrics
+
+
+def _download_checkpoint(conf: EvaluateConfig, dest: str) -> str:
+    (tracker,) = trackers(build_loggers(conf.logger, model="", run_id=conf.run_id))
+    try:
+        tracker.experiment.get_run(conf.run_id)
+    except Exception:
+        raise ValueError(f"MLflow run {conf.run_id!r} not found") from None
+    try:
+        return tracker.experiment.download_artifacts(conf.run_id, CHECKPOINT_ARTIFACT, dest)
+    except Exception:
+        raise ValueError(
+            f"MLflow run {conf.run_id!r} has no {CHECKPOINT_ARTIFACT} artifact"
+        ) from None

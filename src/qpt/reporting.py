@@ -1,0 +1,221 @@
+"""What a run leaves behind: files and figures in its output directory, and the same files,
+with its metrics, in its MLflow run. Each ``write_*`` returns the metrics and the files it
+made; :func:`publish` sends both to the loggers."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+from omegaconf import OmegaConf
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.loggers import Logger
+
+from qpt.data.cache import LoadedEnsemble
+from qpt.evaluation import plots
+from qpt.evaluation.config import GapSweepConfig
+from qpt.evaluation.curves import Crossing, Curve
+from qpt.evaluation.evaluate import GapSweep, TransitionCurve, energy_tag
+from qpt.evaluation.fss import ScalingStudy
+from qpt.physics import LatticeModel
+from qpt.tracking import MLFlowLogger
+
+log = logging.getLogger(__name__)
+
+Files = list[tuple[Path, str | None]]  # (file, artifact directory in the MLflow run)
+
+
+def publish(loggers: Iterable[Logger], metrics: dict[str, float], files: Files = ()) -> None:
+    """Finite metrics to every logger; files to every MLflow run."""
+    finite = {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(v)}
+    for logger in loggers:
+        if finite:
+            logger.log_metrics(finite)
+            logger.save()
+        if isinstance(logger, MLFlowLogger):
+            for path, artifact_dir in files:
+                logger.log_artifact(path, artifact_dir)
+
+
+def write_json(path: Path, obj: Any) -> Path:
+    """JSON with dataclasses as objects and numpy arrays as lists."""
+
+    def encode(o: Any) -> Any:
+        return dataclasses.asdict(o) if dataclasses.is_dataclass(o) else np.asarray(o).tolist()
+
+    path.write_text(json.dumps(obj, indent=1, default=encode))
+    return path
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def read_curves(path: Path) -> list[TransitionCurve]:
+    """The transition curves of an ``evaluation.json`` (as :func:`write_evaluation` wrote)."""
+    curves = []
+    for r in json.loads(path.read_text())["curves"].values():
+        curve = Curve(*(np.asarray(r["curve"][k]) for k in ("W", "mean", "sem", "count")))
+        curves.append(
+            TransitionCurve(**(r | {"curve": curve, "crossing": Crossing(**r["crossing"])}))
+        )
+    return curves
+
+
+def write_evaluation(
+    curves: Sequence[TransitionCurve],
+    sweeps: Sequence[GapSweep],
+    out: Path,
+    *,
+    trained_on: str,
+    gap: GapSweepConfig | None = None,
+) -> tuple[dict[str, float], Files]:
+    """Per curve a CSV, per model a figure, the gap sweep's CSVs and figure, and
+    ``evaluation.json`` (the curves in full: what a sweep over jobs reads back)."""
+    out.mkdir(parents=True, exist_ok=True)
+    metrics, files = {}, []
+    for t in curves:
+        header = ["W", f"P_{t.phase}", "sem", "n_states"]
+        files.append((_write_csv(out / f"curve_{t.tag}.csv", header, t.curve.rows()), "evaluation"))
+        prefix, tag = ("" if t.model == trained_on else f"{t.model}/"), energy_tag(t.energy)
+        for name, value in (("", t.crossing.W), ("_lo", t.crossing.lo), ("_hi", t.crossing.hi)):
+            metrics[f"{prefix}crossing_W{name}/{tag}"] = value
+    for model in dict.fromkeys(t.model for t in curves):
+        mine, path = [t for t in curves if t.model == model], out / f"transition_{model}.png"
+        title = f"{model}, L = {mine[0].L} (network trained on {trained_on})"
+        plots.transition_curves(mine, path, title=title)
+        files.append((path, "evaluation"))
+    record: dict[str, Any] = {"trained_on": trained_on, "curves": {t.tag: t for t in curves}}
+    record["gap_sweep"] = {}
+    for s in sweeps:
+        order = np.argsort(s.energies)
+        rows = zip(s.energies[order], s.p[order], s.edge[order], strict=True)
+        header = ["energy", f"P_{curves[0].phase}", "edge_weight"]
+        files.append((_write_csv(out / f"gap_sweep_W{s.W}.csv", header, rows), "evaluation"))
+        metrics[f"gap_sweep/mean_P/W{s.W}"] = float(s.p.mean()) if len(s.p) else math.nan
+        summary = {
+            k: v for k, v in dataclasses.asdict(s).items() if k not in ("energies", "p", "edge")
+        }
+        record["gap_sweep"][f"W{s.W}"] = summary | {"mean": metrics[f"gap_sweep/mean_P/W{s.W}"]}
+    if sweeps:
+        path, phase = out / "gap_sweep.png", curves[0].phase
+        title = f"{trained_on}, L = {curves[0].L}: states with {gap.emin} <= E <= {gap.emax}"
+        plots.gap_sweep(sweeps, path, phase=phase, emin=gap.emin, emax=gap.emax, title=title)
+        files.append((path, "evaluation"))
+    files.append((write_json(out / "evaluation.json", record), "evaluation"))
+    return metrics, files
+
+
+class EpochHistory(pl.Callback):
+    """Every epoch's metrics, in memory: the run's summary and its training-curves figure."""
+
+    def __init__(self) -> None:
+        self.epochs: list[dict[str, float]] = []
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k != "step"}
+        self.epochs.append({"epoch": trainer.current_epoch, **metrics})
+
+    def summary(self, checkpoint: ModelCheckpoint) -> dict[str, Any]:
+        """The epoch the checkpoint kept (the best by its monitor) and its metrics."""
+        epochs = [h for h in self.epochs if checkpoint.monitor in h]
+        pick = min if checkpoint.mode == "min" else max
+        best = pick(epochs, key=lambda h: h[checkpoint.monitor]) if epochs else {}
+        summary = {
+            "best_epoch": best.get("epoch"),
+            "epochs": len(epochs),
+            **{f"val_{k}": best.get(f"val/{k}", math.nan) for k in ("acc", "loss", "auroc")},
+            "max_val_acc": max((h["val/acc"] for h in epochs), default=math.nan),
+            "checkpoint": checkpoint.best_model_path,
+        }
+        log.info(
+            "best epoch %s: val acc %.4f, val loss %.4f",
+            summary["best_epoch"],
+            summary["val_acc"],
+            summary["val_loss"],
+        )
+        return summary
+
+
+def write_training(
+    summary: dict[str, Any], history: EpochHistory, config: dict, out: Path
+) -> tuple[dict[str, float], Files]:
+    """The resolved config, the training curves and the summary; the best epoch's metrics."""
+    (out / "config.yaml").write_text(OmegaConf.to_yaml(config))
+    plots.training_curves(
+        [h for h in history.epochs if "val/loss" in h], out / "training_curves.png"
+    )
+    summary["output_dir"] = str(out)
+    files = [(out / "config.yaml", None), (out / "training_curves.png", None)]
+    files.append((write_json(out / "summary.json", summary), None))
+    metrics = {f"best/val_{k}": summary[f"val_{k}"] for k in ("acc", "loss", "auroc")}
+    return metrics | {"best/epoch": summary["best_epoch"] or 0}, files
+
+
+def write_sample_images(
+    data: LoadedEnsemble, physics: LatticeModel, energy: float, per_phase: int, path: Path
+) -> Files:
+    """The letter's Figs. 1/4: training eigenfunctions across W for each phase."""
+    if per_phase < 1:
+        return []
+    images, titles = [], []
+    for label, phase in enumerate(physics.phases):
+        idx = np.flatnonzero(data.labels == label)
+        idx = idx[np.argsort(data.W[idx])]
+        for j in np.linspace(0, len(idx) - 1, per_phase).round().astype(int):
+            images.append(np.asarray(data.image(idx[j])))
+            titles.append(f"{phase}\nW = {data.W[idx[j]]:.3g}, E = {data.energies[idx[j]]:.3g}")
+    L, wc = images[0].shape[-1], physics.reference_critical_disorder(energy)
+    title = f"{physics.name}, L = {L}: |psi(x, y)|^2 (W_c = {wc})"
+    plots.sample_panel(images, titles, path, ncols=per_phase, suptitle=title)
+    return [(path, "images")]
+
+
+def write_study(study: ScalingStudy, out: Path) -> tuple[dict[str, float], Files]:
+    """A finite-size-scaling study: fss.json, both collapse plots and the locator panel."""
+    files: Files = []
+    metrics: dict[str, float] = {}
+    for fit, prefix, label, name in (
+        (study.fit, "fss/", "free", "fss_collapse.png"),
+        (study.anchored, "fss/anchored/", "f(0) = 1/2", "fss_collapse_anchored.png"),
+    ):
+        metrics |= {
+            f"{prefix}W_c": fit.wc,
+            f"{prefix}W_c_lo": fit.wc_ci[0],
+            f"{prefix}W_c_hi": fit.wc_ci[1],
+            f"{prefix}nu": fit.nu,
+            f"{prefix}nu_lo": fit.nu_ci[0],
+            f"{prefix}nu_hi": fit.nu_ci[1],
+            f"{prefix}reduced_chi2": fit.reduced_chi2,
+        }
+        plots.scaling_collapse(
+            study.curves,
+            fit,
+            out / name,
+            title=f"{study.model}, {label}: W_c = {fit.wc:.3f}, nu = {fit.nu:.2f} "
+            f"(chi2/dof {fit.reduced_chi2:.2f})",
+        )
+        files.append((out / name, "fss"))
+    summary = study.summary()
+    for key in ("r_crossing_mean", "tau2_at_wc", "bott_half_crossing"):
+        metrics[f"fss/{key}"] = summary.get("locators", {}).get(key)
+    if study.spectral:
+        path = out / "fss_locators.png"
+        plots.locators(
+            study.curves, study.spectral, study.bott, path, wc=study.reference_wc, model=study.model
+        )
+        files.append((path, "fss"))
+    files.append((write_json(out / "fss.json", summary), "fss"))
+    return metrics, files

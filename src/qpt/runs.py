@@ -1,0 +1,68 @@
+"""Helpers every entry point shares: the project root, config conversion, provenance."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hydra.errors import InstantiationException
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+def without_hydra(cfg: DictConfig) -> DictConfig:
+    """A copy of ``cfg`` without Hydra's own node (present when composed with it)."""
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.pop("hydra", None)
+    return cfg
+
+
+def plain(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config as plain containers, without Hydra's own node."""
+    return OmegaConf.to_container(without_hydra(cfg), resolve=True)
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}: config keys as MLflow params."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, f"{key}."))
+        else:
+            out[key] = v
+    return out
+
+
+def git_commit(cwd: str | Path = PROJECT_ROOT) -> str:
+    """The checked-out commit, with "-dirty" if tracked files have uncommitted changes."""
+    command = ["git", "describe", "--always", "--dirty", "--abbrev=40", "--exclude=*"]
+    try:
+        return (
+            subprocess.run(
+                command, cwd=cwd, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or "unknown"
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def exit_on_bad_input(job: Callable[[DictConfig], T], cfg: DictConfig) -> T:
+    """Run ``job``; bad input (a ValueError, or a ``_target_`` refusing its arguments) ends
+    the process with one line on stderr and exit code 2."""
+    try:
+        return job(cfg)
+    except (ValueError, InstantiationException) as err:
+        cause = err.__cause__ if isinstance(err, InstantiationException) else None
+        message = str(cause or err).splitlines()[0]
+        logging.getLogger("qpt").error("error: %s", message)
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)

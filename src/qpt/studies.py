@@ -1,0 +1,104 @@
+"""Finite-size-scaling studies across lattice sizes L.
+
+* :class:`FiniteSizeScaling`, a Hydra callback: after a sweep over L (one network per L,
+  ``experiment=fss_*``) it reads every job's curves from its ``evaluation.json``, runs the
+  study and records it as an MLflow run ``fss-<model>-<net>``. Jobs may have run in other
+  processes or on other machines, so their results record is how their curves arrive.
+* :func:`single_network_study`: one size-agnostic network judges every L in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+from pytorch_lightning.loggers import Logger
+
+from qpt.config import TrainConfig, typed
+from qpt.data.testsets import TestSets
+from qpt.evaluation.curves import Curve
+from qpt.evaluation.evaluate import transition_curves
+from qpt.evaluation.fss import ScalingStudy, scaling_study
+from qpt.models.module import PhaseClassifier
+from qpt.reporting import publish, read_curves, write_study
+from qpt.runs import git_commit
+from qpt.tracking import build_loggers, ended_on_exit
+
+log = logging.getLogger(__name__)
+
+
+def run_study(
+    conf: TrainConfig, curves: dict[int, Curve], out: Path, loggers: list[Logger]
+) -> ScalingStudy:
+    """Fit and locators for ``curves``; figures and fss.json into ``out``; published."""
+    study = scaling_study(
+        curves,
+        model=conf.model.name,
+        energy=conf.disorder.train.energy,
+        params=conf.model.params,
+        cfg=conf.fss,
+        seed=conf.seed,
+        progress=conf.data.progress,
+    )
+    for name, fit in (("free", study.fit), ("f(0) = 1/2", study.anchored)):
+        log.info(
+            "FSS of the network's curves (%s): W_c = %.3f [%.3f, %.3f], nu = %.2f [%.2f, %.2f], chi2/dof = %.2f",
+            name, fit.wc, *fit.wc_ci, fit.nu, *fit.nu_ci, fit.reduced_chi2,
+        )  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    metrics, files = write_study(study, out)
+    publish(loggers, metrics, files)
+    return study
+
+
+def single_network_study(
+    conf: TrainConfig, classifier: PhaseClassifier, out: Path, loggers: list[Logger]
+) -> dict[str, float]:
+    """One size-agnostic network judging every L in ``evaluation.sizes``, then the study."""
+    curves = {}
+    for size in conf.evaluation.sizes:
+        (t,) = transition_curves(
+            classifier,
+            TestSets(size, conf.seed, conf.data),
+            conf.disorder.test,
+            models=[conf.model.name],
+            energies=[conf.disorder.train.energy],
+            n_bootstrap=conf.evaluation.n_bootstrap,
+            accelerator=conf.trainer["accelerator"],
+        )
+        curves[size] = t.curve
+    fit = run_study(conf, curves, out, loggers).fit
+    return {"fss/W_c": fit.wc, "fss/nu": fit.nu, "fss/reduced_chi2": fit.reduced_chi2}
+
+
+def sweep_curves(sweep_dir: Path, model: str, energy: float) -> dict[int, Curve]:
+    """{L: curve} from every finished job of a sweep (its ``evaluation/evaluation.json``)."""
+    return {
+        t.L: t.curve
+        for path in sorted(sweep_dir.glob("*/evaluation/evaluation.json"))
+        for t in read_curves(path)
+        if (t.model, t.energy) == (model, energy)
+    }
+
+
+class FiniteSizeScaling(Callback):
+    """Hydra callback: after the sweep over L, run the scaling study and record it."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        config = config.copy()
+        config.output_dir = str(sweep_dir)  # the sweep's own files go beside its jobs
+        conf: TrainConfig = typed(config)
+        curves = sweep_curves(sweep_dir, conf.model.name, conf.disorder.train.energy)
+        run_name = f"fss-{conf.model.name}-{config.hydra.runtime.choices.net}"
+        tags = {"git_commit": git_commit(), "sweep_dir": str(sweep_dir)}
+        loggers = build_loggers(conf.logger, model=conf.model.name, run_name=run_name, tags=tags)
+        for lg in loggers:
+            lg.log_hyperparams(
+                {"sizes": sorted(curves), "order": conf.fss.order, "window": conf.fss.window}
+            )
+        with ended_on_exit(loggers):
+            run_study(conf, curves, sweep_dir, loggers)
