@@ -107,7 +107,9 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 
 
 def _download_checkpoint(conf: EvaluateConfig, dest: str) -> str:
-    (tracker,) = trackers(build_loggers(conf.logger, model="", run_id=conf.run_id))
+    tracker = next(iter(trackers(build_loggers(conf.logger, model="", run_id=conf.run_id))), None)
+    if tracker is None:
+        raise ValueError(f"run_id={conf.run_id} needs an MLflow logger (logger=mlflow)")
     try:
         tracker.experiment.get_run(conf.run_id)
     except Exception:

@@ -13,6 +13,7 @@ import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from pytorch_lightning.loggers import CSVLogger, Logger
 
 from qpt.config import TrainConfig, typed
 from qpt.data.datamodule import EigenstateDataModule
@@ -35,14 +36,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     dm = EigenstateDataModule(
         conf.model.name, conf.L, conf.seed, conf.disorder.train, conf.data, conf.model.params
     )
-    meta = _meta(conf, dm)
+    meta = dm.describe()
     classifier = PhaseClassifier(conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta)
     classifier.configure_optimizers()  # a bad optimiser fails now, not after generation
-    net = HydraConfig.get().runtime.choices.net
-    tags = {"git_commit": git_commit(), "dataset_key": meta["dataset_key"], "net": net}
-    loggers = build_loggers(
-        conf.logger, model=conf.model.name, run_name=f"{conf.model.name}-{net}-L{conf.L}", tags=tags
-    )
+    loggers = _loggers(conf, meta)
     history = EpochHistory()
     callbacks = [instantiate(c) for c in conf.callbacks.values()] + [history]
     trainer = instantiate(conf.trainer, callbacks=callbacks, logger=loggers or False)
@@ -59,16 +56,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 return {}
             summary = history.summary(trainer.checkpoint_callback)
             summary["run_id"] = next((t.run_id for t in trackers(loggers)), None)
-            out = Path(conf.output_dir)
-            metrics, files = write_training(summary, history, plain(cfg), out)
-            files += write_sample_images(
-                dm.training_states(),
-                dm.physics,
-                conf.disorder.train.energy,
-                conf.evaluation.sample_images,
-                out / "sample_eigenfunctions.png",
-            )
-            publish(loggers, metrics, files)
+            _record(conf, plain(cfg), summary, history, dm, loggers)
             if conf.evaluate_after_training and summary["checkpoint"]:
                 summary["evaluation"] = _judge(conf, summary["checkpoint"], loggers)
         return summary
@@ -80,20 +68,36 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         gc.collect()
 
 
-def _meta(conf: TrainConfig, dm: EigenstateDataModule) -> dict[str, Any]:
-    """What a checkpoint must know to judge states: the data it was trained on."""
-    return {
-        "model": conf.model.name,
-        "model_params": conf.model.params,
-        "L": conf.L,
-        "symmetry_class": dm.physics.symmetry_class,
-        "phases": list(dm.physics.phases),
-        "train_energy": dm.train_ensemble.energy,
-        "critical_disorder": dm.physics.critical_disorder(dm.train_ensemble.energy),
-        "dataset_key": dm.train_ensemble.key(),
-        "input_scale": conf.data.input_scale,
-        "seed": conf.seed,
-    }
+def _loggers(conf: TrainConfig, meta: dict[str, Any]) -> list[Logger]:
+    net = HydraConfig.get().runtime.choices.net
+    tags = {"git_commit": git_commit(), "dataset_key": meta["dataset_key"], "net": net}
+    tags |= {"model": conf.model.name, "L": str(conf.L), "output_dir": conf.output_dir}
+    run_name = f"{conf.model.name}-{net}-L{conf.L}"
+    return build_loggers(conf.logger, model=conf.model.name, run_name=run_name, tags=tags)
+
+
+def _record(
+    conf: TrainConfig,
+    config: dict[str, Any],
+    summary: dict[str, Any],
+    history: EpochHistory,
+    dm: EigenstateDataModule,
+    loggers: list[Logger],
+) -> None:
+    """The fit's files and best-epoch metrics, into the output directory and the run."""
+    out = Path(conf.output_dir)
+    metrics, files = write_training(summary, history, config, out)
+    files += [
+        (lg.experiment.metrics_file_path, None) for lg in loggers if isinstance(lg, CSVLogger)
+    ]
+    files += write_sample_images(
+        dm.training_states(),
+        dm.physics,
+        conf.disorder.train.energy,
+        conf.evaluation.sample_images,
+        out / "sample_eigenfunctions.png",
+    )
+    publish(loggers, metrics, files)
 
 
 def _judge(conf: TrainConfig, ckpt: str, loggers: list) -> dict[str, float]:

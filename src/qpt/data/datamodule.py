@@ -85,7 +85,7 @@ class EigenstateDataModule(pl.LightningDataModule):
     ):
         super().__init__()
         self.model_name, self.L, self.seed, self.cfg = model, int(L), int(seed), data
-        self.physics = get_model(model, **model_params)
+        self.model_params, self.physics = model_params, get_model(model, **model_params)
         self.n_states = 2 * train.states_per_phase
         self.train_ensemble = training_ensemble(
             model,
@@ -101,6 +101,23 @@ class EigenstateDataModule(pl.LightningDataModule):
         self.scale = input_scale(self.L, data.input_scale)
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """What a network trained on these states must remember to judge others: model,
+        lattice, phases, energy, W_c, input scaling, and the hash of the training data."""
+        energy = self.train_ensemble.energy
+        return {
+            "model": self.model_name,
+            "model_params": self.model_params,
+            "L": self.L,
+            "symmetry_class": self.physics.symmetry_class,
+            "phases": list(self.physics.phases),
+            "train_energy": energy,
+            "critical_disorder": self.physics.critical_disorder(energy),
+            "dataset_key": self.train_ensemble.key(),
+            "input_scale": self.cfg.input_scale,
+            "seed": self.seed,
+        }
 
     @property
     def n_val(self) -> int:

@@ -45,6 +45,18 @@ def xavier_normal_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+def _lenet_stages(conv1: int, conv2: int) -> nn.Sequential:
+    """LeNet's two stages: conv 5x5 -> max-pool 2, twice."""
+    pool = nn.MaxPool2d(2, 2)
+    return nn.Sequential(nn.Conv2d(1, conv1, KERNEL), pool, nn.Conv2d(conv1, conv2, KERNEL), pool)
+
+
+def _lenet_head(inputs: int, hidden: int, n_classes: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(inputs, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n_classes)
+    )
+
+
 class SimpleCNN(nn.Module):
     """Two weight layers: conv -> max-pool -> linear."""
 
@@ -69,17 +81,8 @@ class LeNet(nn.Module):
         super().__init__()
         _check_input(L, 2, conv1=conv1, conv2=conv2, hidden=hidden)
         side = _conv_out(_conv_out(L) // 2) // 2
-        self.features = nn.Sequential(
-            nn.Conv2d(1, conv1, KERNEL),
-            nn.MaxPool2d(2, 2),
-            nn.Conv2d(conv1, conv2, KERNEL),
-            nn.MaxPool2d(2, 2),
-        )
-        self.classifier = nn.Sequential(
-            nn.Linear(conv2 * side * side, hidden),
-            nn.ReLU(inplace=True),
-            nn.Linear(hidden, n_classes),
-        )
+        self.features = _lenet_stages(conv1, conv2)
+        self.classifier = _lenet_head(conv2 * side * side, hidden, n_classes)
         self.apply(xavier_normal_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -98,16 +101,9 @@ class GlobalPoolCNN(nn.Module):
     ):
         super().__init__()
         _check_input(L, 2, conv1=conv1, conv2=conv2, hidden=hidden)
-        self.features = nn.Sequential(
-            nn.Conv2d(1, conv1, KERNEL),
-            nn.MaxPool2d(2, 2),
-            nn.Conv2d(conv1, conv2, KERNEL),
-            nn.MaxPool2d(2, 2),
-        )
+        self.features = _lenet_stages(conv1, conv2)
         self.avg, self.max = nn.AdaptiveAvgPool2d(1), nn.AdaptiveMaxPool2d(1)
-        self.classifier = nn.Sequential(
-            nn.Linear(2 * conv2, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n_classes)
-        )
+        self.classifier = _lenet_head(2 * conv2, hidden, n_classes)
         self.apply(xavier_normal_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
