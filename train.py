@@ -4,6 +4,7 @@ python train.py                                # SU(2), deep net, the letter's d
 python train.py model=chern net=deep
 python train.py -m net=simple,deep model=su2,chern
 python train.py experiment=letter_su2
+python train.py experiment=discover_su2          # W_c and nu from two W ranges alone
 """
 
 import hydra
@@ -15,9 +16,11 @@ from qpt.runs import exit_on_bad_input
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float:
-    from qpt.training import train  # imported here: spawned workers re-import this file
+    # imported here: spawned workers re-import this file
+    from qpt.discovery import discover
+    from qpt.training import train
 
-    summary = exit_on_bad_input(train, cfg)
+    summary = exit_on_bad_input(discover if cfg.task == "discover" else train, cfg)
     return float(summary.get(cfg.optimized_metric.replace("/", "_"), float("nan")))
 
 

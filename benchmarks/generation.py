@@ -14,7 +14,8 @@ import tempfile
 import time
 
 from qpt.data import EnsembleCache, training_ensemble
-from qpt.data.ensemble import Ensemble, grid_ensemble
+from qpt.data.ensemble import Ensemble, grid_ensemble, relative_phases
+from qpt.physics import get_model
 
 
 def peak_rss_mb() -> tuple[float, float]:
@@ -26,7 +27,8 @@ def peak_rss_mb() -> tuple[float, float]:
 def ensemble_for(model: str, L: int) -> Ensemble:
     if model == "ando":  # no tabulated W_c: a W grid over the same range as SU(2)
         return grid_ensemble("ando", L, 0.0, [0.124 + 12.276 * i / 99 for i in range(100)], seed=1)
-    return training_ensemble(model, L, 0.0, w_min=0.02, w_max=2.0, seed=1)
+    wc = get_model(model).critical_disorder(0.0)
+    return training_ensemble(model, L, 0.0, relative_phases([[0.02, 1.0], [1.0, 2.0]], wc), seed=1)
 
 
 def main() -> None:

@@ -9,13 +9,17 @@ import pytest
 
 from qpt.data import EnsembleCache, generate_range, grid_ensemble, training_ensemble
 from qpt.data import cache as cache_mod
+from qpt.data.ensemble import relative_phases
+from qpt.physics import get_model
 
 L = 8
 
 
-def su2_ensemble(**kw):
-    args = dict(w_min=0.02, w_max=2.0, seed=5) | kw
-    return training_ensemble("su2", L, 0.0, **args)
+LETTER = [[0.02, 1.0], [1.0, 2.0]]  # in units of W_c
+
+
+def su2_ensemble(phases=LETTER, seed=5, **kw):
+    return training_ensemble("su2", L, 0.0, relative_phases(phases, 6.2), seed=seed, **kw)
 
 
 def test_same_seed_bit_identical_and_prefix_property():
@@ -40,7 +44,7 @@ def test_labels_and_disorder_follow_wc():
     assert np.all(W[label == 0] < 6.20) and np.all(W[label == 1] > 6.20)
     assert W.min() >= 0.02 * 6.2 - 1e-12 and W.max() <= 2 * 6.2 + 1e-12
     assert np.all(np.abs(E) < 1.0)  # nearest state to E = 0 at L = 8
-    excl = su2_ensemble(exclusion=0.1)
+    excl = su2_ensemble([[0.02, 0.9], [1.1, 2.0]])
     _, info = generate_range(excl, 0, 40)
     assert np.all(np.abs(info[:, 0] - 6.2) >= 0.1 * 6.2 - 1e-12)
 
@@ -53,23 +57,27 @@ def test_grid_ensemble_labels():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    "phases",
     [
-        ({"w_min": 3.0, "w_max": 2.0}, "w_min"),
-        ({"w_min": 0.02, "w_max": 0.9}, "w_max"),  # range does not straddle W_c
-        ({"w_min": 1.1}, "w_min"),
-        ({"exclusion": -0.1}, "exclusion"),
+        [[2.0, 3.0], [0.5, 1.0]],  # strong-disorder phase first
+        [[0.02, 1.1], [1.0, 2.0]],  # overlapping
+        [[-0.1, 1.0], [1.0, 2.0]],  # W < 0
+        [[1.0, 0.5], [1.0, 2.0]],  # min > max
     ],
 )
-def test_bad_training_disorder(kwargs, match, tmp_path):
-    with pytest.raises(ValueError, match=match):
-        su2_ensemble(**kwargs)
+def test_bad_training_disorder(phases, tmp_path):
+    with pytest.raises(ValueError, match="phases"):
+        su2_ensemble(phases)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_unknown_training_energy():
+def test_absolute_ranges_need_no_critical_disorder():
+    """E = 0.7 has no tabulated W_c: absolute ranges train there, relative ones cannot."""
+    ens = training_ensemble("su2", L, 0.7, [[0.2, 3.0], [9.0, 12.0]], seed=1)
+    _, info = generate_range(ens, 0, 6)
+    assert np.all(info[0::2, 0] <= 3.0) and np.all(info[1::2, 0] >= 9.0)
     with pytest.raises(ValueError, match=r"0\.7"):
-        training_ensemble("su2", L, 0.7, w_min=0.02, w_max=2.0, seed=1)
+        relative_phases(LETTER, get_model("su2").critical_disorder(0.7))
 
 
 def test_bad_count_writes_nothing(tmp_path):
@@ -195,10 +203,10 @@ def test_cache_key_covers_everything(tmp_path):
     base = su2_ensemble()
     variants = [
         su2_ensemble(seed=6),
-        su2_ensemble(w_max=1.9),
-        su2_ensemble(exclusion=0.05),
-        training_ensemble("su2", L + 2, 0.0, w_min=0.02, w_max=2.0, seed=5),
-        training_ensemble("su2", L, 0.0, w_min=0.02, w_max=2.0, seed=5, params={"hopping": 1.1}),
+        su2_ensemble([[0.02, 1.0], [1.0, 1.9]]),
+        su2_ensemble([[0.02, 0.95], [1.05, 2.0]]),
+        training_ensemble("su2", L + 2, 0.0, relative_phases(LETTER, 6.2), seed=5),
+        su2_ensemble(params={"hopping": 1.1}),
     ]
     keys = {base.key()} | {v.key() for v in variants}
     assert len(keys) == len(variants) + 1

@@ -12,7 +12,7 @@ from qpt.data.testsets import TestSets
 from qpt.schema import check
 
 TRAIN = TrainDisorder(
-    energy=0.0, w_min=0.02, w_max=2.0, exclusion=0.0, relative=True, states_per_phase=20
+    energy=0.0, phases=[[0.02, 1.0], [1.0, 2.0]], relative=True, states_per_phase=20
 )
 GRID = TestGrid(energies=[0.0, 1.0], w_min=0.02, w_max=2.0, relative=True, n_w=4, states_per_w=2)
 
@@ -31,6 +31,7 @@ def data_config(tmp_path, **changes) -> DataConfig:
         num_workers=0,
         val_fraction=0.1,
         input_scale="area",
+        coarse_grain=None,
     )
     return dataclasses.replace(cfg, **changes)
 

@@ -5,7 +5,7 @@ import pytest
 
 from qpt.evaluation.curves import Crossing
 from qpt.evaluation.evaluate import TransitionCurve
-from qpt.evaluation.scaling import fit_scaling
+from qpt.evaluation.scaling import bootstrap_scaling, curve_points, fit_scaling
 
 
 def synthetic_curves(wc=6.2, nu=2.7, sizes=(24, 32, 40, 48, 64), noise=0.01, seed=0):
@@ -41,7 +41,7 @@ def test_wrong_data_is_refused():
 
 
 def test_fss_study_on_a_synthetic_sweep(tmp_run_dir):
-    """Jobs' evaluation.json files in, the study (fit, locators, figures, fss.json) out."""
+    """Jobs' evaluation.json files in, the study (fits, figures, fss.json) out."""
     import json
 
     from qpt.config import typed
@@ -59,12 +59,11 @@ def test_fss_study_on_a_synthetic_sweep(tmp_run_dir):
         write_evaluation([t], [], tmp_run_dir / str(j) / "evaluation", trained_on="su2")
     curves = sweep_curves(tmp_run_dir, "su2", 0.0)
     assert sorted(curves) == [8, 10, 12] and np.array_equal(curves[10].mean, P[L == 10])
-    overrides = ["experiment=fss_su2", "fss.locators.realisations=2", "fss.locators.n_w=3"]
-    conf = typed(compose_cfg([*overrides, "data.progress=false"]))
+    conf = typed(compose_cfg(["experiment=fss_su2", "data.progress=false"]))
     study = run_study(conf, curves, tmp_run_dir, [])
     assert study.fit.sizes == [8, 10, 12] and abs(study.fit.wc - 6.2) < 0.1
-    assert set(study.locator_summary()) >= {"r_crossings", "tau2_at_wc"}
-    for name in ("fss_collapse.png", "fss_collapse_anchored.png", "fss_locators.png"):
+    assert set(study.summary()["network_half_crossings"]) == {"L8", "L10", "L12"}
+    for name in ("fss_collapse.png", "fss_collapse_anchored.png"):
         assert (tmp_run_dir / name).exists()
     assert json.loads((tmp_run_dir / "fss.json").read_text())["model"] == "su2"
 
@@ -81,8 +80,6 @@ def test_fss_experiment_end_to_end(tmp_path):
         "hydra.sweeper.params.L='16,20'",
         "disorder.test.n_w=12",
         "disorder.test.states_per_w=4",
-        "fss.locators.realisations=2",
-        "fss.locators.n_w=4",
         "fss.order=2",
         "fss.window=0.49",
         f"hydra.sweep.dir={tmp_path}/sweep",
@@ -108,3 +105,76 @@ def test_anchored_fit_recovers_wc_when_curves_barely_sharpen():
     assert anchored.wc_ci[0] < 6.2 < anchored.wc_ci[1]
     free = fit_scaling(W, L, P, sem, wc0=6.0, nu0=2.5, order=3)
     assert free.wc_ci[1] - free.wc_ci[0] > 3 * (anchored.wc_ci[1] - anchored.wc_ci[0])
+
+
+def per_state_synthetic(seed, wc=6.2, nu=2.73, sizes=(16, 24, 32, 48), n=60, replicas=1):
+    """Per-state values whose mean obeys one-parameter scaling exactly (any function of
+    x = (W - W_c) L^(1/nu) does), spread like a network's outputs."""
+    rng = np.random.default_rng(seed)
+    W = np.repeat(np.linspace(wc - 2, wc + 2, 11), n)
+    samples = {}
+    for L in sizes:
+        x = (W - wc) * L ** (1 / nu)
+        noise = rng.normal(0, 1.5, (replicas, W.size))
+        samples[L] = (W, 1 / (1 + np.exp(0.8 * x + 0.05 * x**3 + noise)))
+    return samples
+
+
+def test_bootstrap_intervals_cover_a_known_transition():
+    """The intervals qpt quotes, checked where the answer is known: 20 synthetic studies."""
+    covered_wc = covered_nu = 0
+    for seed in range(20):
+        est = bootstrap_scaling(
+            per_state_synthetic(seed),
+            n_bootstrap=60,
+            seed=seed,
+            wc0=6.0,
+            nu0=2.0,
+            order=5,
+            window=None,
+            link="logit",
+        )
+        covered_wc += est.wc_ci[0] <= 6.2 <= est.wc_ci[1]
+        covered_nu += est.nu_ci[0] <= 2.73 <= est.nu_ci[1]
+        assert est.n_failed <= 3
+    assert covered_wc >= 18 and covered_nu >= 16  # nominal 95%: measured 20/20 and 18/20
+
+
+def test_replicas_are_averaged_per_state_and_resampled():
+    samples = per_state_synthetic(0, n=20, replicas=3)
+    W, L, mean, _ = curve_points(samples)
+    W16, values16 = samples[16]
+    first = np.isclose(W, W16[0]) & (L == 16)
+    assert mean[first][0] == pytest.approx(values16.mean(axis=0)[W16 == W16[0]].mean())
+    est = bootstrap_scaling(
+        samples, n_bootstrap=10, seed=0, wc0=6.0, nu0=2.0, order=3, window=None, link="logit"
+    )
+    assert est.n_bootstrap == 10 and est.wc_ci[0] < est.wc < est.wc_ci[1]
+
+
+def test_irrelevant_correction_is_recovered():
+    """Curves shifted by b L^-y do not cross at one point; the corrected fit finds W_c."""
+    W = np.linspace(5.0, 7.5, 21)
+    rows = []
+    for L in (8, 12, 16, 24, 32, 48):
+        x = (W - 6.2) * L ** (1 / 2.73)
+        rows += [
+            (w, L, p, 1e-3)
+            for w, p in zip(W, 0.6 - 0.1 * x + 0.004 * x**2 + 0.3 * L**-1.0, strict=True)
+        ]
+    W_, L_, P_, s_ = np.array(rows).T
+    plain = fit_scaling(W_, L_, P_, s_, wc0=6.0, nu0=2.0, order=2, window=None)
+    corrected = fit_scaling(W_, L_, P_, s_, wc0=6.0, nu0=2.0, order=2, window=None, irrelevant=True)
+    assert abs(corrected.wc - 6.2) < 0.01 and abs(corrected.nu - 2.73) < 0.05
+    assert corrected.y == pytest.approx(1.0, abs=0.05) and corrected.b == pytest.approx(
+        0.3, abs=0.02
+    )
+    assert abs(plain.wc - 6.2) > 5 * abs(corrected.wc - 6.2)
+
+
+def test_logistic_link_keeps_the_scaling_function_monotone():
+    W, L, P, sem = synthetic_curves()
+    fit = fit_scaling(W, L, P, sem, wc0=6.0, nu0=2.0, order=3, window=0.45, link="logit")
+    assert fit.wc == pytest.approx(6.2, abs=0.05) and fit.nu_ci[0] < 2.7 < fit.nu_ci[1]
+    f = fit.scaling_function(np.linspace(-20, 20, 401))
+    assert np.all((f > 0) & (f < 1)) and np.all(np.diff(f) < 0)

@@ -1,9 +1,11 @@
 """Training end to end: configs compose, runs are tracked in MLflow, checkpoints reload."""
 
+import dataclasses
 import itertools
 import json
 import math
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ from mlflow.tracking import MlflowClient
 
 from qpt.config import TrainConfig, typed
 from qpt.models.checkpoint import load_classifier
+from qpt.physics import register
+from qpt.physics.su2 import SU2Model
 from qpt.training import train
 from tests.conftest import ROOT, compose_cfg, run_script, tiny_overrides
 
@@ -172,9 +176,11 @@ def test_parallel_joblib_sweep_shares_cache_and_store(tmp_path):
     for s in sidecars:
         assert set(json.loads(s.read_text())) == {"images", "info"}
     from qpt.data.cache import EnsembleCache
-    from qpt.data.ensemble import training_ensemble
+    from qpt.data.ensemble import relative_phases, training_ensemble
 
-    ens = training_ensemble("su2", 16, 0.0, w_min=0.02, w_max=2.0, seed=1234)
+    ens = training_ensemble(
+        "su2", 16, 0.0, relative_phases([[0.02, 1.0], [1.0, 2.0]], 6.2), seed=1234
+    )
     assert EnsembleCache(tmp_path / "cache", ens, 8).missing_shards(24) == []
     assert np.isfinite(
         EnsembleCache(tmp_path / "cache", ens, 8).load(24, checksum=True).images()
@@ -223,3 +229,26 @@ def test_checkpoints_of_earlier_versions_still_load(tmp_run_dir):
     x = torch.rand(3, 1, 16, 16) * 2
     with torch.no_grad():
         assert b.symmetry == "dihedral" and torch.equal(a.probabilities(x), b.probabilities(x))
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class Untabulated(SU2Model):
+    """The SU(2) model as a user's new model: no literature critical disorder at all."""
+
+    name: ClassVar[str] = "su2_untabulated"
+    critical_disorders: ClassVar[dict] = {}
+
+
+def test_training_on_absolute_ranges_needs_no_critical_disorder(tmp_run_dir):
+    overrides = [*tiny_overrides(tmp_run_dir), "disorder=ranges", "disorder.test.n_w=6"]
+    cfg = compose_cfg([*overrides, "model.name=su2_untabulated", "logger=none"])
+    summary = train(cfg)
+    clf = load_classifier(summary["checkpoint"])
+    assert clf.meta["model"] == "su2_untabulated" and clf.meta["critical_disorder"] is None
+    assert {"crossing_W/E0.0", "crossing_W_lo/E0.0"} <= set(summary["evaluation"])
+    # the letter's relative ranges are refused before any work: there is no W_c to scale by
+    with pytest.raises(ValueError, match="no known critical disorder"):
+        train(compose_cfg([*tiny_overrides(tmp_run_dir), "model.name=su2_untabulated"]))
+    with pytest.raises(ValueError, match="absolute test grid"):
+        train(compose_cfg([*overrides, "disorder.test.relative=true"]))

@@ -18,10 +18,10 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
 from qpt.data.config import DataConfig, DisorderConfig
-from qpt.evaluation.config import EvaluationConfig, FSSConfig
+from qpt.evaluation.config import DiscoverConfig, EvaluationConfig, FSSConfig
 from qpt.physics import get_model
 from qpt.runs import without_hydra
-from qpt.schema import above, at_least, check
+from qpt.schema import above, at_least, check, one_of
 
 
 @dataclass
@@ -55,9 +55,19 @@ class TrainConfig:
     evaluate_after_training: bool
     fss: FSSConfig | None
     optimized_metric: str
+    task: str = one_of(("train", "discover"))  # discover: qpt.discovery, from the ranges only
+    discover: DiscoverConfig | None
 
     def validate(self, prefix: str = "") -> None:
-        trained_class = get_model(self.model.name, **self.model.params).symmetry_class
+        if self.disorder.test.relative and not self.disorder.train.relative:
+            raise ValueError(
+                "disorder.test.relative=true needs the W_c that training was told; training "
+                "on absolute ranges (disorder.train.relative=false) needs an absolute test grid"
+            )
+        physics = get_model(self.model.name, **self.model.params)
+        if self.disorder.train.relative:  # ranges in units of W_c: the model must know it
+            physics.critical_disorder(self.disorder.train.energy)
+        trained_class = physics.symmetry_class
         for other in self.evaluation.transfer_models:
             if get_model(other).symmetry_class != trained_class:
                 raise ValueError(

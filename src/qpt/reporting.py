@@ -10,6 +10,7 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,12 @@ from pytorch_lightning.loggers import Logger
 from qpt.data.cache import LoadedEnsemble
 from qpt.evaluation import plots
 from qpt.evaluation.config import GapSweepConfig
+from qpt.evaluation.confusion import ConfusionCurve
 from qpt.evaluation.curves import Crossing, Curve
 from qpt.evaluation.evaluate import GapSweep, TransitionCurve, energy_tag
 from qpt.evaluation.fss import ScalingStudy
-from qpt.physics import LatticeModel
+from qpt.evaluation.scaling import ScalingEstimate
+from qpt.physics import LatticeModel, get_model
 from qpt.tracking import MLFlowLogger
 
 log = logging.getLogger(__name__)
@@ -209,13 +212,92 @@ def write_study(study: ScalingStudy, out: Path) -> tuple[dict[str, float], Files
         )
         files.append((out / name, "fss"))
     summary = study.summary()
-    for key in ("r_crossing_mean", "tau2_at_wc", "bott_half_crossing"):
-        metrics[f"fss/{key}"] = summary.get("locators", {}).get(key)
-    if study.spectral:
-        path = out / "fss_locators.png"
-        plots.locators(
-            study.curves, study.spectral, study.bott, path, wc=study.reference_wc, model=study.model
-        )
-        files.append((path, "fss"))
     files.append((write_json(out / "fss.json", summary), "fss"))
     return metrics, files
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    """What one discovery route measured: W_c (and nu) with 95% intervals, and its data."""
+
+    route: str
+    wc: float
+    wc_ci: tuple[float, float]
+    nu: float | None = None
+    nu_ci: tuple[float, float] | None = None
+    estimate: ScalingEstimate | None = None  # scaling routes: the fit to all sizes
+    dropped: ScalingEstimate | None = None  # the same without the smallest size
+    curves: dict[int, Curve] | None = None
+    confusion: ConfusionCurve | None = None
+    minutes: float = math.nan
+    samples: dict[int, tuple[np.ndarray, np.ndarray]] | None = None  # per size: W, values
+
+    def record(self) -> dict[str, Any]:
+        """Everything but the per-state samples (those go to an .npz file)."""
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "samples"
+        }
+
+    def line(self) -> str:
+        text = f"{self.route}: W_c = {self.wc:.3f} [{self.wc_ci[0]:.3f}, {self.wc_ci[1]:.3f}]"
+        if self.nu is not None:
+            text += f", nu = {self.nu:.2f} [{self.nu_ci[0]:.2f}, {self.nu_ci[1]:.2f}]"
+        return text + f" ({self.minutes:.1f} min)"
+
+    def metrics(self) -> dict[str, float]:
+        prefix = f"discover/{self.route}/"
+        values = {"W_c": self.wc, "W_c_lo": self.wc_ci[0], "W_c_hi": self.wc_ci[1]}
+        if self.nu is not None:
+            values |= {"nu": self.nu, "nu_lo": self.nu_ci[0], "nu_hi": self.nu_ci[1]}
+            values["reduced_chi2"] = self.estimate.fit.reduced_chi2
+        if self.dropped is not None:
+            values |= {
+                "W_c_without_smallest_L": self.dropped.wc,
+                "nu_without_smallest_L": self.dropped.nu,
+            }
+        return {prefix + k: v for k, v in values.items()} | {prefix + "minutes": self.minutes}
+
+
+def _interval(value: float | None, ci: tuple[float, float] | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
+def write_discovery(
+    results: Sequence[RouteResult], model: str, params: dict[str, Any], out: Path
+) -> tuple[dict[str, float], Files]:
+    """The table (discovery.md, .json), one figure of every route (discovery.png), and the
+    metrics ``discover/<route>/...``. The literature values appear only here, beside."""
+    out.mkdir(parents=True, exist_ok=True)
+    physics = get_model(model, **params)
+    wc_ref, nu_ref = physics.reference_critical_disorder(0.0), physics.critical_exponent
+    rows = [
+        "| route | W_c [95%] | nu [95%] | chi2/dof | without smallest L: W_c, nu | minutes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        chi2 = f"{r.estimate.fit.reduced_chi2:.2f}" if r.estimate else ""
+        dropped = f"{r.dropped.wc:.3f}, {r.dropped.nu:.2f}" if r.dropped else ""
+        rows.append(
+            f"| {r.route} | {_interval(r.wc, r.wc_ci, 3)} | {_interval(r.nu, r.nu_ci, 2)} | "
+            f"{chi2} | {dropped} | {r.minutes:.1f} |"
+        )
+    rows.append(f"| literature | {wc_ref} | {nu_ref} | | | |")
+    table = out / "discovery.md"
+    table.write_text(
+        f"# {model}: the transition from two W ranges alone\n\n" + "\n".join(rows) + "\n"
+    )
+    routes = [r.record() for r in results]
+    record = {"model": model, "reference_wc": wc_ref, "reference_nu": nu_ref, "routes": routes}
+    for r in results:  # per-state values, to refit without recomputing: allow_pickle=False
+        if r.samples:
+            arrays = {
+                f"{k}_L{L}": a
+                for L, (W, v) in r.samples.items()
+                for k, a in (("W", W), ("values", v))
+            }
+            np.savez_compressed(out / f"{r.route}_samples.npz", **arrays)
+    figure = out / "discovery.png"
+    plots.discovery(results, figure, model=model, reference_wc=wc_ref, reference_nu=nu_ref)
+    files = [(table, "discovery"), (write_json(out / "discovery.json", record), "discovery")]
+    metrics = {k: v for r in results for k, v in r.metrics().items()}
+    return metrics, [*files, (figure, "discovery")]

@@ -33,15 +33,13 @@ log = logging.getLogger(__name__)
 def run_study(
     conf: TrainConfig, curves: dict[int, Curve], out: Path, loggers: list[Logger]
 ) -> ScalingStudy:
-    """Fit and locators for ``curves``; figures and fss.json into ``out``; published."""
+    """The scaling fits of ``curves``; figures and fss.json into ``out``; published."""
     study = scaling_study(
         curves,
         model=conf.model.name,
         energy=conf.disorder.train.energy,
         params=conf.model.params,
         cfg=conf.fss,
-        seed=conf.seed,
-        progress=conf.data.progress,
     )
     for name, fit in (("free", study.fit), ("f(0) = 1/2", study.anchored)):
         log.info(

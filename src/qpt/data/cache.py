@@ -3,7 +3,8 @@
 Layout of one dataset (directory ``<model>-L<L>-<stream>-<key[:16]>``):
 
     ensemble.json            what determines the data (the hash of it is the key)
-    shard-00003.images.npy   (shard_size, L, L) float32, states 3*S .. 4*S - 1
+    shard-00003.images.npy   (shard_size, L, L) float32, states 3*S .. 4*S - 1 (for a levels
+                             ensemble: (shard_size, levels) float64 eigenvalues)
     shard-00003.info.npy     (shard_size, 3) float64: W, eigenenergy, label
     shard-00003.json         sidecar: sha256 of both files; written last = shard committed
     shard-00003.lock         flock held while a process generates the shard
@@ -145,9 +146,8 @@ class EnsembleCache:
         sidecar = self._path(shard, "json")
         try:
             meta = json.loads(sidecar.read_text())
-            L = self.ensemble.L
             expected = {
-                "images": (self.shard_size, L, L),
+                "images": (self.shard_size, *self.ensemble.sample_shape),
                 "info": (self.shard_size, len(INFO_COLUMNS)),
             }
             for what, shape in expected.items():

@@ -13,15 +13,30 @@ from qpt.schema import above, at_least, between, nonempty, one_of
 
 @dataclass
 class TrainDisorder:
-    """Training states: W uniform on [w_min, W_c - exclusion] (label 0) and [W_c + exclusion,
-    w_max] (label 1) at ``energy``; with ``relative`` the bounds are multiples of W_c."""
+    """Training states at ``energy``: W uniform on ``phases[0]`` (label 0, the weak-disorder
+    phase) and on ``phases[1]`` (label 1). With ``relative`` the ranges are multiples of the
+    model's literature W_c there (the letter's setup); otherwise absolute W, and no W_c is
+    needed: the way to train on a transition nobody has tabulated."""
 
     energy: float
-    w_min: float = at_least(0)
-    w_max: float = above(0)
-    exclusion: float = at_least(0)
+    phases: list[list[float]]
     relative: bool
     states_per_phase: int = at_least(1)
+
+    def validate(self, prefix: str = "") -> None:
+        ok = len(self.phases) == 2 and all(len(p) == 2 for p in self.phases)
+        if (
+            not ok
+            or not 0
+            <= self.phases[0][0]
+            <= self.phases[0][1]
+            <= self.phases[1][0]
+            <= self.phases[1][1]
+        ):
+            raise ValueError(
+                f"{prefix}phases={self.phases} must be two ranges [min, max] >= 0, the "
+                "weak-disorder phase first, not overlapping"
+            )
 
 
 @dataclass
@@ -42,7 +57,13 @@ class TestGrid:
         if self.w_min >= self.w_max:
             raise ValueError(f"{prefix}w_min={self.w_min} must be < {prefix}w_max={self.w_max}")
 
-    def values(self, wc_train: float) -> np.ndarray:
+    def values(self, wc_train: float | None) -> np.ndarray:
+        """The W values; a relative grid needs the W_c its network was trained around."""
+        if self.relative and wc_train is None:
+            raise ValueError(
+                "a relative test grid (disorder.test.relative=true) needs the training W_c; "
+                "this network was trained without one: give absolute W (disorder=ranges)"
+            )
         scale = wc_train if self.relative else 1.0
         return np.linspace(self.w_min * scale, self.w_max * scale, self.n_w)
 
@@ -81,6 +102,7 @@ class DataConfig:
     num_workers: int = at_least(0)
     val_fraction: float = between(0, 1)
     input_scale: str = one_of(INPUT_SCALES)
+    coarse_grain: int | None = at_least(1)  # n: the network sees n x n box weights; None: L x L
 
     def validate(self, prefix: str = "") -> None:
         if self.shard_index >= self.shard_count:

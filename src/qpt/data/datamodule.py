@@ -11,27 +11,32 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from threadpoolctl import threadpool_limits
-from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, IterableDataset, get_worker_info
 
 from qpt.data.cache import LoadedEnsemble
 from qpt.data.config import DataConfig, TrainDisorder, input_scale
-from qpt.data.ensemble import Ensemble, training_ensemble
+from qpt.data.ensemble import Ensemble, relative_phases, training_ensemble
 from qpt.data.generation import generate_state
 from qpt.physics import get_model
+from qpt.physics.images import coarse_grain
 
 
 class ImageDataset(Dataset):
-    """Images (memory-mapped or in memory) with labels, as (1, L, L) float tensors."""
+    """Images (memory-mapped or in memory) with labels, as (1, side, side) float tensors:
+    the L x L image, or its n x n box weights with ``coarse=n``, times ``scale``."""
 
-    def __init__(self, data: LoadedEnsemble, indices: np.ndarray, scale: float):
-        self.data, self.indices, self.scale = data, np.asarray(indices), scale
+    def __init__(
+        self, data: LoadedEnsemble, indices: np.ndarray, scale: float, coarse: int | None = None
+    ):
+        self.data, self.indices, self.scale, self.coarse = data, np.asarray(indices), scale, coarse
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         j = int(self.indices[i])
-        image = torch.from_numpy(np.array(self.data.image(j), dtype=np.float32))
+        image = np.array(self.data.image(j), dtype=np.float32)
+        image = torch.from_numpy(coarse_grain(image, self.coarse) if self.coarse else image)
         return (image * self.scale).unsqueeze(0), int(self.data.labels[j])
 
 
@@ -43,9 +48,11 @@ class OnTheFlyDataset(IterableDataset):
     that each worker's epoch counter survives between epochs.
     """
 
-    def __init__(self, ensemble: Ensemble, states_per_epoch: int, scale: float):
+    def __init__(
+        self, ensemble: Ensemble, states_per_epoch: int, scale: float, coarse: int | None = None
+    ):
         self.ensemble, self.states_per_epoch, self.scale = ensemble, states_per_epoch, scale
-        self.epoch = 0
+        self.coarse, self.epoch = coarse, 0
 
     def __len__(self) -> int:
         return self.states_per_epoch
@@ -58,6 +65,7 @@ class OnTheFlyDataset(IterableDataset):
         with threadpool_limits(1):
             for i in range(worker, self.states_per_epoch, n_workers):
                 image, meta = generate_state(self.ensemble, base + i)
+                image = coarse_grain(image, self.coarse) if self.coarse else image
                 yield torch.from_numpy(image * np.float32(self.scale)).unsqueeze(0), int(meta[2])
 
 
@@ -87,18 +95,20 @@ class EigenstateDataModule(pl.LightningDataModule):
         self.model_name, self.L, self.seed, self.cfg = model, int(L), int(seed), data
         self.model_params, self.physics = model_params, get_model(model, **model_params)
         self.n_states = 2 * train.states_per_phase
-        self.train_ensemble = training_ensemble(
-            model,
-            self.L,
-            train.energy,
-            w_min=train.w_min,
-            w_max=train.w_max,
-            exclusion=train.exclusion,
-            relative=train.relative,
-            seed=self.seed,
-            params=model_params,
+        # W_c only where the ranges are given in its units: absolute ranges need none
+        self.critical_disorder = (
+            self.physics.critical_disorder(train.energy) if train.relative else None
         )
-        self.scale = input_scale(self.L, data.input_scale)
+        phases = (
+            relative_phases(train.phases, self.critical_disorder)
+            if train.relative
+            else train.phases
+        )
+        self.train_ensemble = training_ensemble(
+            model, self.L, train.energy, phases, seed=self.seed, params=model_params
+        )
+        self.image_size = data.coarse_grain or self.L  # the side of what the network sees
+        self.scale = input_scale(self.image_size, data.input_scale)
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
 
@@ -113,9 +123,10 @@ class EigenstateDataModule(pl.LightningDataModule):
             "symmetry_class": self.physics.symmetry_class,
             "phases": list(self.physics.phases),
             "train_energy": energy,
-            "critical_disorder": self.physics.critical_disorder(energy),
+            "critical_disorder": self.critical_disorder,
             "dataset_key": self.train_ensemble.key(),
             "input_scale": self.cfg.input_scale,
+            "coarse_grain": self.cfg.coarse_grain,
             "seed": self.seed,
         }
 
@@ -152,13 +163,14 @@ class EigenstateDataModule(pl.LightningDataModule):
         if self.cfg.mode == "cache":
             data = self.training_states()
             train_idx, val_idx = self.split_indices()
-            self.train_set = ImageDataset(data, train_idx, self.scale)
-            self.val_set = ImageDataset(data, val_idx, self.scale)
+            self.train_set = ImageDataset(data, train_idx, self.scale, self.cfg.coarse_grain)
+            self.val_set = ImageDataset(data, val_idx, self.scale, self.cfg.coarse_grain)
         else:
             val = self.cfg.cache(self.val_ensemble()).load(self.n_val)
-            self.val_set = ImageDataset(val, np.arange(self.n_val), self.scale)
+            coarse = self.cfg.coarse_grain
+            self.val_set = ImageDataset(val, np.arange(self.n_val), self.scale, coarse)
             self.train_set = OnTheFlyDataset(
-                self.train_ensemble, self.n_states - self.n_val, self.scale
+                self.train_ensemble, self.n_states - self.n_val, self.scale, coarse
             )
 
     def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
@@ -181,3 +193,28 @@ class EigenstateDataModule(pl.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_set, shuffle=False)
+
+
+class SizesDataModule(pl.LightningDataModule):
+    """The training states of several lattice sizes as one set, for a network that sees
+    every size alike (``data.coarse_grain``): each size's own split, concatenated."""
+
+    def __init__(self, modules: list[EigenstateDataModule]):
+        super().__init__()
+        self.modules = modules
+
+    def prepare_data(self) -> None:
+        for m in self.modules:
+            m.prepare_data()
+
+    def setup(self, stage: str | None = None) -> None:
+        for m in self.modules:
+            m.setup(stage)
+        self.train_set = ConcatDataset([m.train_set for m in self.modules])
+        self.val_set = ConcatDataset([m.val_set for m in self.modules])
+
+    def train_dataloader(self) -> DataLoader:
+        return self.modules[0]._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self.modules[0]._loader(self.val_set, shuffle=False)

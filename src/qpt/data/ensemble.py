@@ -42,6 +42,9 @@ class Ensemble:
     seed: int
     stream: str = "train"
     params: tuple[tuple[str, Any], ...] = ()
+    #: 0: a state is the eigenfunction image nearest ``energy``; k > 0: the k distinct
+    #: eigenvalues nearest it (level statistics), no image
+    levels: int = 0
 
     def __post_init__(self) -> None:
         if len(self.w_ranges) != len(self.labels) or not self.w_ranges:
@@ -68,9 +71,20 @@ class Ensemble:
         W = lo if lo == hi else float(np.random.default_rng(w_seed).uniform(lo, hi))
         return W, self.labels[index % self.n_slots], h_seed
 
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return (self.levels,) if self.levels else (self.L, self.L)
+
+    @property
+    def sample_dtype(self) -> type:
+        return np.float64 if self.levels else np.float32
+
     def describe(self) -> dict[str, Any]:
+        fields = dataclasses.asdict(self)
+        if not self.levels:  # image ensembles keep the keys they had before levels existed
+            del fields["levels"]
         return {
-            **dataclasses.asdict(self),
+            **fields,
             "params": dict(self.params),
             "physics_version": PHYSICS_VERSION,
             "data_format_version": DATA_FORMAT_VERSION,
@@ -92,43 +106,36 @@ def training_ensemble(
     model: str,
     L: int,
     energy: float,
+    phases: Sequence[Sequence[float]],
     *,
-    w_min: float,
-    w_max: float,
-    exclusion: float = 0.0,
-    relative: bool = True,
     seed: int,
     params: dict[str, Any] | None = None,
     stream: str = "train",
 ) -> Ensemble:
-    """Two phases, alternating: even indices W in [w_min, W_c - exclusion] (label 0), odd
-    ones W in [W_c + exclusion, w_max] (label 1). With ``relative`` the bounds and the
-    exclusion half-width are multiples of W_c at the training energy (the letter: 1/50 to 2).
-    """
-    m = get_model(model, **(params or {}))
-    wc = m.critical_disorder(energy)  # ValueError for an energy without a known W_c
-    scale = wc if relative else 1.0
-    lo, hi, excl = w_min * scale, w_max * scale, exclusion * scale
-    if lo < 0 or excl < 0:
-        raise ValueError(f"training disorder: w_min={w_min} and exclusion={exclusion} must be >= 0")
-    if not lo < wc - excl:
+    """Two phases, alternating: even indices W uniform on ``phases[0]`` (label 0, the
+    weak-disorder phase), odd ones on ``phases[1]`` (label 1). Absolute W: nothing here
+    needs the model's critical disorder (:func:`relative_phases` scales ranges by it)."""
+    (lo0, hi0), (lo1, hi1) = phases
+    if not 0 <= lo0 <= hi0 <= lo1 <= hi1:
         raise ValueError(
-            f"training disorder: w_min={w_min} (W={lo:.4g}) must lie below W_c - exclusion = {wc - excl:.4g}"
-        )
-    if not hi > wc + excl:
-        raise ValueError(
-            f"training disorder: w_max={w_max} (W={hi:.4g}) must lie above W_c + exclusion = {wc + excl:.4g}"
+            f"training disorder: phases {[list(p) for p in phases]} must be two ranges "
+            "0 <= min <= max, the weak-disorder one first, not overlapping"
         )
     return Ensemble(
         model,
         L,
         float(energy),
-        ((lo, wc - excl), (wc + excl, hi)),
+        ((float(lo0), float(hi0)), (float(lo1), float(hi1))),
         (0, 1),
         seed,
         stream,
         freeze_params(model, params),
     )
+
+
+def relative_phases(phases: Sequence[Sequence[float]], wc: float) -> list[list[float]]:
+    """Ranges given in units of W_c (the letter: [[1/50, 1], [1, 2]]) as absolute W."""
+    return [[lo * wc, hi * wc] for lo, hi in phases]
 
 
 def grid_ensemble(

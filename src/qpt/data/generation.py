@@ -11,7 +11,13 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from qpt.data.ensemble import Ensemble
-from qpt.physics import density_image, eigenstates_in_window, eigenstates_near, get_model
+from qpt.physics import (
+    density_image,
+    eigenstates_in_window,
+    eigenstates_near,
+    get_model,
+    levels_near,
+)
 
 BLAS_ENV_VARS = (
     "OMP_NUM_THREADS",
@@ -25,19 +31,25 @@ INFO_COLUMNS = ("W", "energy", "label")
 
 
 def generate_state(ensemble: Ensemble, index: int) -> tuple[np.ndarray, np.ndarray]:
-    """(image (L, L) float32, info [W, eigenenergy, label] float64) of state ``index``."""
+    """(sample, info [W, eigenenergy nearest E, label] float64) of state ``index``: the
+    sample is the image (L, L) float32, or the ``ensemble.levels`` eigenvalues nearest E."""
     W, label, seed = ensemble.state(index)
     model = get_model(ensemble.model, **dict(ensemble.params))
     H = model.hamiltonian(ensemble.L, W, seed)
-    energies, vectors = eigenstates_near(H, ensemble.energy, 1)
-    image = density_image(vectors[:, 0], ensemble.L, model.center_image)
-    return image, np.array([W, energies[0], label], dtype=np.float64)
+    if ensemble.levels:
+        sample = levels_near(H, ensemble.energy, ensemble.levels)
+        nearest = sample[np.argmin(np.abs(sample - ensemble.energy))]
+    else:
+        energies, vectors = eigenstates_near(H, ensemble.energy, 1)
+        sample = density_image(vectors[:, 0], ensemble.L, model.center_image)
+        nearest = energies[0]
+    return sample, np.array([W, nearest, label], dtype=np.float64)
 
 
 def generate_range(ensemble: Ensemble, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-    """States ``start`` .. ``stop - 1`` as (images (n, L, L), info (n, 3))."""
-    n, L = stop - start, ensemble.L
-    images = np.empty((n, L, L), dtype=np.float32)
+    """States ``start`` .. ``stop - 1`` as (samples (n, ...), info (n, 3))."""
+    n = stop - start
+    images = np.empty((n, *ensemble.sample_shape), dtype=ensemble.sample_dtype)
     info = np.empty((n, len(INFO_COLUMNS)), dtype=np.float64)
     # One BLAS thread: oversubscribed OpenBLAS threads made 2 workers >30x slower, and a
     # fixed thread count keeps floating-point reductions (hence the data) bit-identical.

@@ -1,16 +1,18 @@
-"""The states a trained network judges: W grids for transition curves, energy windows for the
-letter's gap sweep. Both use seed streams of their own ("test", "window"), disjoint from
-training, and grid states are cached like training states."""
+"""The states a trained network judges, and the spectra of the network-free routes: W grids
+for transition curves, energy windows for the letter's gap sweep, levels for level
+statistics. Each uses a seed stream of its own ("test", "window", "levels"), disjoint from
+training; grids and levels are cached like training states."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from qpt.data.cache import LoadedEnsemble
 from qpt.data.config import DataConfig
-from qpt.data.ensemble import grid_ensemble
+from qpt.data.ensemble import Ensemble, grid_ensemble
 from qpt.data.generation import generate_window
 
 
@@ -24,6 +26,24 @@ class TestSets:
     seed: int
     data: DataConfig
 
+    def grid_ensemble(
+        self,
+        model: str,
+        energy: float,
+        w_values: Sequence[float],
+        params: dict[str, Any],
+        levels: int = 0,
+    ) -> Ensemble:
+        """A W grid of this size: eigenstates nearest ``energy`` (seed stream "test"; labelled
+        by the model's literature W_c where it has one, -1 elsewhere), or with ``levels`` the
+        distinct eigenvalues nearest it (seed stream "levels")."""
+        stream = "levels" if levels else "test"
+        w_values = [float(w) for w in w_values]
+        ensemble = grid_ensemble(
+            model, self.L, energy, w_values, seed=self.seed, params=params, stream=stream
+        )
+        return dataclasses.replace(ensemble, levels=levels)
+
     def grid(
         self,
         model: str,
@@ -32,12 +52,24 @@ class TestSets:
         states_per_w: int,
         params: dict[str, Any],
     ) -> LoadedEnsemble:
-        """``states_per_w`` eigenstates nearest ``energy`` at each W (labelled by the model's
-        literature W_c where it has one, -1 elsewhere)."""
-        ensemble = grid_ensemble(
-            model, self.L, energy, [float(w) for w in w_values], seed=self.seed, params=params
+        """``states_per_w`` eigenstates nearest ``energy`` at each W."""
+        return self.data.load(
+            self.grid_ensemble(model, energy, w_values, params), states_per_w * len(w_values)
         )
-        return self.data.load(ensemble, states_per_w * ensemble.n_slots)
+
+    def levels(
+        self,
+        model: str,
+        energy: float,
+        w_values: Sequence[float],
+        realisations: int,
+        levels: int,
+        params: dict[str, Any],
+    ) -> LoadedEnsemble:
+        """The ``levels`` distinct eigenvalues nearest ``energy`` of ``realisations`` samples at
+        each W (level statistics)."""
+        ensemble = self.grid_ensemble(model, energy, w_values, params, levels)
+        return self.data.load(ensemble, realisations * len(w_values))
 
     def window(
         self,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qpt.schema import above, at_least, between, each_at_least, nonempty
+import numpy as np
+
+from qpt.schema import above, at_least, between, each_at_least, nonempty, one_of
 
 
 @dataclass
@@ -36,26 +38,94 @@ class EvaluationConfig:
 
 
 @dataclass
-class LocatorConfig:
-    """Non-ML locators at the same sizes: <r> and IPR on a W grid (multiples of W_c), and the
-    Chern model's Bott index on a periodic ``bott_L`` lattice (None: not computed)."""
-
-    w_min: float = at_least(0)
-    w_max: float = above(0)
-    n_w: int = at_least(2)
-    realisations: int = at_least(0)  # 0: no locators
-    levels: int = at_least(3)
-    bott_L: int | None = at_least(4)
-    bott_realisations: int = at_least(0)
-
-
-@dataclass
 class FSSConfig:
-    """Finite-size scaling P(W, L) = f((W - W_c) L^(1/nu)), f a polynomial of ``order``,
-    fitted to the points with |P - 1/2| < ``window``."""
+    """Finite-size scaling P(W, L) = f((W - W_c) L^(1/nu)), f a polynomial of ``order``
+    (through the logistic link with ``link: logit``), fitted to |P - 1/2| < ``window``."""
 
     order: int = at_least(1)
     window: float = between(0, 0.5)
     nu0: float = above(0)
-    reference_nu: float | None
-    locators: LocatorConfig
+    link: str = one_of(("identity", "logit"))
+
+
+@dataclass
+class ScalingFormConfig:
+    """The scaling form fitted (:mod:`qpt.evaluation.scaling`)."""
+
+    order: int = at_least(1)
+    link: str = one_of(("identity", "logit"))
+    irrelevant: bool  # fit the leading correction b L^(-y) too
+
+
+@dataclass
+class WGrid:
+    """``n_w`` absolute values of W from ``w_min`` to ``w_max``."""
+
+    w_min: float = at_least(0)
+    w_max: float = above(0)
+    n_w: int = at_least(2)
+
+    def validate(self, prefix: str = "") -> None:
+        if self.w_min >= self.w_max:
+            raise ValueError(f"{prefix}w_min={self.w_min} must be < {prefix}w_max={self.w_max}")
+
+    def values(self) -> list[float]:
+        return [float(w) for w in np.linspace(self.w_min, self.w_max, self.n_w)]
+
+
+@dataclass
+class NetworkRoute:
+    """One network judges every size (box weights, ``data.coarse_grain``), trained on the
+    ranges ``disorder.train.phases`` of all sizes; ``replicas`` networks (seeds) averaged."""
+
+    states_per_w: int = at_least(2)
+    replicas: int = at_least(1)
+    scaling: ScalingFormConfig
+
+
+@dataclass
+class ConfusionRoute:
+    """Learning by confusion at one size: ``replicas`` networks per trial boundary, trained
+    ``epochs`` epochs on the training ranges' and the grid's states of that size."""
+
+    L: int = at_least(8)
+    states_per_w: int = at_least(1)  # states on the discovery grid, beside the ranges' states
+    trials: WGrid
+    replicas: int = at_least(1)
+    epochs: int = at_least(1)
+
+
+@dataclass
+class LevelRoute:
+    """Level statistics: the mean gap ratio <r> of the ``levels`` levels nearest E."""
+
+    levels: int = at_least(3)
+    realisations: int = at_least(2)
+    scaling: ScalingFormConfig
+    sizes: list[int] | None = each_at_least(4)  # None: discover.sizes
+
+
+@dataclass
+class BottRoute:
+    """The disorder-averaged |Bott index| of the occupied states (Chern model), periodic L."""
+
+    L: int = at_least(4)
+    realisations: int = at_least(2)
+
+
+@dataclass
+class DiscoverConfig:
+    """Find a transition from the two W ranges of ``disorder.train.phases`` only: its W_c and
+    nu by several independent routes (None: a route is skipped)."""
+
+    sizes: list[int] = each_at_least(8)
+    grid: WGrid  # where the scaling routes sample W (absolute)
+    n_bootstrap: int = at_least(2)
+    network: NetworkRoute | None
+    confusion: ConfusionRoute | None
+    r: LevelRoute | None
+    bott: BottRoute | None
+
+    def validate(self, prefix: str = "") -> None:
+        if len(self.sizes) < 2 or sorted(set(self.sizes)) != self.sizes:
+            raise ValueError(f"{prefix}sizes={self.sizes} must be >= 2 increasing lattice sizes")

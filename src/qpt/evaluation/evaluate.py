@@ -32,9 +32,10 @@ def predict(classifier: PhaseClassifier, data: LoadedEnsemble, accelerator: str)
     """P(weak-disorder phase) of every state in ``data``, its images scaled as in training."""
     if len(data) == 0:
         return np.empty(0)
-    L = data.image(0).shape[-1]
-    scale = input_scale(L, classifier.meta["input_scale"])
-    loader = DataLoader(ImageDataset(data, np.arange(len(data)), scale), batch_size=PREDICT_BATCH)
+    coarse = classifier.meta.get("coarse_grain")
+    scale = input_scale(coarse or data.image(0).shape[-1], classifier.meta["input_scale"])
+    dataset = ImageDataset(data, np.arange(len(data)), scale, coarse)
+    loader = DataLoader(dataset, batch_size=PREDICT_BATCH)
     trainer = pl.Trainer(
         accelerator=accelerator,
         devices=1,
@@ -82,7 +83,7 @@ def transition_curves(
     model keeps its parameters; a transfer target is judged with its defaults."""
     meta = classifier.meta
     classifier.check_fits(models, sets.L)
-    w_values = grid.values(float(meta["critical_disorder"]))
+    w_values = grid.values(meta["critical_disorder"])
     curves = []
     for model in models:
         params = meta["model_params"] if model == meta["model"] else {}

@@ -117,56 +117,105 @@ def gap_sweep(
     _save(fig, path, dpi=110)
 
 
-def scaling_collapse(curves, fit, path: str | os.PathLike, *, title: str = "") -> None:
-    """Left: P(W) for each L; right: P against (W - W_c) L^(1/nu) with the fitted f."""
-    from qpt.evaluation.scaling import scaling_function
-
-    fig, (ax_raw, ax_col) = plt.subplots(1, 2, figsize=(11, 4.2))
+def collapse_axes(ax_raw, ax_col, curves, fit, *, ylabel: str, reference_wc=None) -> None:
+    """Left: Y(W) of each L with the fitted W_c (and a literature W_c, dotted); right: Y
+    (less the fitted correction b L^-y) against x = (W - W_c) L^(1/nu), with F drawn only
+    over the x it was fitted to."""
+    xs = []
     for L, c in sorted(curves.items()):
         ax_raw.errorbar(c.W, c.mean, yerr=c.sem, fmt="-o", ms=2.5, lw=1, label=f"L = {L}")
         x = (c.W - fit.wc) * L ** (1 / fit.nu)
-        ax_col.errorbar(x, c.mean, yerr=c.sem, fmt="o", ms=2.5, label=f"L = {L}")
-    # draw f only where it was fitted (a polynomial is meaningless outside that window)
-    x_fit = np.concatenate([(c.W - fit.wc) * L ** (1 / fit.nu) for L, c in curves.items()])
-    p_fit = np.concatenate([c.mean for c in curves.values()])
-    inside = np.abs(p_fit - 0.5) < fit.window
-    if inside.any():
-        xs = np.linspace(x_fit[inside].min(), x_fit[inside].max(), 200)
-        ax_col.plot(xs, scaling_function(fit, xs), "k-", lw=1.5, label="fit f(x)")
-    ax_raw.axvline(fit.wc, color="gray", ls="--", lw=1)
-    ax_raw.set(xlabel="disorder W", ylabel="P", ylim=(-0.03, 1.03))
-    ax_col.set(xlabel="(W - W_c) L^(1/nu)", ylabel="P", ylim=(-0.03, 1.03))
+        y = c.mean - (fit.b * L**-fit.y if fit.y is not None else 0.0)
+        inside = (
+            np.abs(c.mean - 0.5) < fit.window if fit.window is not None else np.ones(len(x), bool)
+        )
+        xs.append(x[inside])
+        ax_col.errorbar(x, y, yerr=c.sem, fmt="o", ms=2.5, label=f"L = {L}")
+    x_fit = np.concatenate(xs)
+    if len(x_fit):
+        grid = np.linspace(x_fit.min(), x_fit.max(), 200)
+        ax_col.plot(grid, fit.scaling_function(grid), "k-", lw=1.5, label="fitted F(x)")
+    ax_raw.axvline(fit.wc, color="k", ls="--", lw=1, label=f"fit W_c = {fit.wc:.2f}")
+    if reference_wc is not None:
+        ax_raw.axvline(
+            reference_wc, color="gray", ls=":", lw=1.5, label=f"literature {reference_wc}"
+        )
+    ax_raw.set(xlabel="disorder W", ylabel=ylabel)
+    ax_col.set(xlabel="(W - W_c) L^(1/nu)", ylabel=ylabel)
+    for ax in (ax_raw, ax_col):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+
+
+def scaling_collapse(curves, fit, path: str | os.PathLike, *, title: str = "") -> None:
+    """A finite-size-scaling fit of P(W, L): the curves and their collapse."""
+    fig, (ax_raw, ax_col) = plt.subplots(1, 2, figsize=(11, 4.2))
+    collapse_axes(ax_raw, ax_col, curves, fit, ylabel="P")
     for ax in (ax_raw, ax_col):
         ax.axhline(0.5, color="gray", ls=":", lw=1)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.set_ylim(-0.03, 1.03)
     fig.suptitle(title)
     _save(fig, path, dpi=110)
 
 
-def locators(curves, spectral, bott, path: str | os.PathLike, *, wc: float, model: str) -> None:
-    """The network's P(W, L) beside <r>(W, L), ln IPR(W, L) and (Chern) the Bott index."""
-    n = 3 + (bott is not None)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8))
-    for L, c in sorted(curves.items()):
-        axes[0].plot(c.W, c.mean, "-", lw=1, label=f"L = {L}")
-    for L, s in sorted(spectral.items()):
-        axes[1].errorbar(s["W"], s["r"], yerr=s["r_sem"], fmt="-o", ms=2.5, lw=1, label=f"L = {L}")
-        axes[2].errorbar(
-            s["W"], s["log_ipr"], yerr=s["log_ipr_sem"], fmt="-o", ms=2.5, lw=1, label=f"L = {L}"
-        )
-    any_s = next(iter(spectral.values()))
-    axes[1].axhline(any_s["r_metal"], color="k", ls=":", lw=1, label="metal (RMT)")
-    axes[1].axhline(any_s["r_poisson"], color="k", ls="--", lw=1, label="Poisson")
-    axes[0].set(xlabel="W", ylabel="P (network)", xlim=(any_s["W"][0], any_s["W"][-1]))
-    axes[1].set(xlabel="W", ylabel="<r>")
-    axes[2].set(xlabel="W", ylabel="ln IPR")
-    if bott is not None:
-        axes[3].errorbar(bott["W"], bott["bott"], yerr=bott["bott_sem"], fmt="-o", ms=3, lw=1)
-        axes[3].set(xlabel="W", ylabel="<|Bott index|>", ylim=(-0.05, 1.05))
-    for ax in axes:
-        ax.axvline(wc, color="gray", ls="--", lw=1)
+YLABELS = {"network": "P (network)", "r": "<r>", "bott": "<|Bott index|>"}
+
+
+def discovery(results, path: str | os.PathLike, *, model: str, reference_wc, reference_nu) -> None:
+    """Every route of a discovery run, a row each (its data and, for the scaling routes, the
+    collapse), then W_c and nu of all routes side by side with their 95% intervals and the
+    literature values (gray: shown for comparison, never used)."""
+    fig, axes = plt.subplots(
+        len(results) + 1, 2, figsize=(11, 3.6 * (len(results) + 1)), squeeze=False
+    )
+    for (ax_a, ax_b), r in zip(axes, results, strict=False):
+        if r.estimate is not None:
+            collapse_axes(
+                ax_a,
+                ax_b,
+                r.curves,
+                r.estimate.fit,
+                ylabel=YLABELS[r.route],
+                reference_wc=reference_wc,
+            )
+        elif r.confusion is not None:
+            c = r.confusion
+            ax_a.errorbar(
+                c.trials, c.accuracy, yerr=c.sem, fmt="-o", ms=3, label="validation accuracy"
+            )
+            ax_a.set(xlabel="trial boundary W'", ylabel="accuracy")
+            ax_b.axis("off")
+        else:
+            for L, c in r.curves.items():
+                ax_a.errorbar(c.W, c.mean, yerr=c.sem, fmt="-o", ms=3, label=f"L = {L}")
+            ax_a.axhline(0.5, color="gray", ls=":", lw=1)
+            ax_a.set(xlabel="disorder W", ylabel=YLABELS[r.route])
+            ax_b.axis("off")
+        if r.estimate is None:
+            ax_a.axvspan(*r.wc_ci, color="C3", alpha=0.15)
+            ax_a.axvline(r.wc, color="C3", lw=1.5, label=f"W_c = {r.wc:.2f}")
+            if reference_wc is not None:
+                ax_a.axvline(
+                    reference_wc, color="gray", ls=":", lw=1.5, label=f"literature {reference_wc}"
+                )
+            ax_a.grid(alpha=0.3)
+            ax_a.legend(fontsize=7)
+        ax_a.set_title(r.line(), fontsize=9)
+    ax_wc, ax_nu = axes[-1]
+    for ax, name, key, ref in (
+        (ax_wc, "W_c", "wc", reference_wc),
+        (ax_nu, "nu", "nu", reference_nu),
+    ):
+        shown = [r for r in results if getattr(r, key) is not None]
+        values = [getattr(r, key) for r in shown]
+        cis = np.array([getattr(r, f"{key}_ci") for r in shown]).reshape(-1, 2)
+        y = np.arange(len(shown))
+        ax.errorbar(values, y, xerr=np.abs(cis.T - values), fmt="o", capsize=4, color="C0")
+        ax.set_yticks(y, [r.route for r in shown])
+        if ref is not None:
+            ax.axvline(ref, color="gray", ls=":", lw=1.5, label=f"literature {ref}")
+            ax.legend(fontsize=7)
+        ax.set(xlabel=f"{name} (95% interval)")
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7)
-    fig.suptitle(f"{model}: network against non-ML locators (dashed: literature W_c = {wc})")
+    fig.suptitle(f"{model}: the transition from two W ranges alone")
     _save(fig, path, dpi=100)

@@ -1,17 +1,18 @@
-"""Finite-size scaling of transition curves: P(W, L) = f((W - W_c) L^(1/nu)).
+"""Finite-size scaling: Y(W, L) = F(x) with x = (W - W_c) L^(1/nu), optionally + b L^(-y).
 
-f is a polynomial of order ``order`` in the scaling variable x = (W - W_c) L^(1/nu),
-fitted by weighted least squares (weights 1/sem) to the points of every L inside a window
-|P - 1/2| < ``window`` around the crossing, where a low-order polynomial can describe f.
+F is a polynomial of order ``order`` in x. For a probability (a network's output) it is taken
+through the logistic link, Y = 1 / (1 + exp(-F)), which keeps Y in (0, 1) and monotone where
+a bare polynomial turns back at the ends of the data. ``anchored`` fixes the curves' common
+value at W_c: Y = 1/2 (F(0) = 0 with the logistic link, F(0) = 1/2 without). ``irrelevant``
+adds the leading correction to scaling, b L^(-y) with y > 0 fitted, for small sizes whose
+curves do not yet cross at one point. The fit is weighted least squares over the points with
+|Y - 1/2| < ``window`` (None: all points).
 
-Confidence intervals: from the fit's covariance (scaled by chi^2/dof when that exceeds 1).
-
-``anchored=True`` fixes f(0) = 1/2: every size's curve passes through 1/2 at W_c, so W_c
-is pinned by where the curves cross 1/2 and nu by how their slopes grow with L. The free
-fit needs the curves to sharpen with L. If they barely do (nu large), W_c trades off
-against f's coefficients and is poorly determined. A network trained with its labels
-switching at W_c is built to put its half point there, so anchoring assumes little beyond
-what training already imposes.
+Intervals. The fit's covariance (scaled by chi^2/dof when that exceeds 1) assumes the model is
+right and the errors Gaussian; :func:`bootstrap_scaling` instead refits resampled data (states
+within each (L, W), and replicas such as independently trained networks) and takes
+percentiles. That is the interval qpt reports; ``tests/test_scaling.py`` checks its coverage on
+synthetic data with a known W_c and nu.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.optimize import least_squares
+from scipy.special import expit
 from scipy.stats import norm
 
 SEM_FLOOR = 1e-3  # points whose states all agree have sem 0: keep them finite-weighted
@@ -37,8 +39,11 @@ class ScalingFit:
     dof: int
     n_points: int
     sizes: list[int]
-    window: float
+    window: float | None
     anchored: bool = False
+    link: str = "identity"
+    y: float | None = None  # irrelevant exponent, with its amplitude b
+    b: float | None = None
 
     @property
     def reduced_chi2(self) -> float:
@@ -47,13 +52,24 @@ class ScalingFit:
     def as_dict(self) -> dict:
         return asdict(self) | {"reduced_chi2": self.reduced_chi2}
 
+    def scaling_function(self, x: np.ndarray) -> np.ndarray:
+        """F at the scaling variable x, through the link (the large-L curve)."""
+        f = np.polynomial.polynomial.polyval(x, self.coefficients)
+        return expit(f) if self.link == "logit" else f
 
-def _residuals(theta: np.ndarray, W, L, P, sigma, anchored: bool) -> np.ndarray:
-    wc, inv_nu, coeffs = theta[0], theta[1], theta[2:]
+
+def _model(theta: np.ndarray, W, L, order: int, link: str, anchored: bool, irrelevant: bool):
+    wc, inv_nu, rest = theta[0], theta[1], theta[2:]
+    n_coef = order + 1 - anchored
+    coeffs = rest[:n_coef]
     if anchored:
-        coeffs = np.concatenate([[0.5], coeffs])
-    x = (W - wc) * L**inv_nu
-    return (np.polynomial.polynomial.polyval(x, coeffs) - P) / sigma
+        coeffs = np.concatenate([[0.0 if link == "logit" else 0.5], coeffs])
+    f = np.polynomial.polynomial.polyval((W - wc) * L**inv_nu, coeffs)
+    y = expit(f) if link == "logit" else f
+    if irrelevant:
+        b, exponent = rest[n_coef:]
+        y = y + b * L ** (-abs(exponent))
+    return y, coeffs
 
 
 def fit_scaling(
@@ -65,50 +81,133 @@ def fit_scaling(
     wc0: float,
     nu0: float = 2.5,
     order: int = 3,
-    window: float = 0.4,
+    window: float | None = 0.4,
     confidence: float = 0.95,
     anchored: bool = False,
+    link: str = "identity",
+    irrelevant: bool = False,
 ) -> ScalingFit:
-    """Fit W_c and nu (and f's coefficients) to curves of several sizes."""
+    """Fit W_c and nu (and F's coefficients, and the correction) to curves of several sizes."""
     W, L, P, sem = (np.asarray(a, float) for a in (W, L, P, sem))
-    keep = np.abs(P - 0.5) < window
+    keep = np.abs(P - 0.5) < window if window is not None else np.ones(len(P), bool)
     W, L, P, sigma = W[keep], L[keep], P[keep], np.maximum(sem[keep], SEM_FLOOR)
     sizes = sorted({int(v) for v in L})
-    n_params = order + 3 - int(anchored)
+    n_params = order + 3 - int(anchored) + 2 * int(irrelevant)
     if len(sizes) < 2 or len(W) <= n_params:
         raise ValueError(
-            f"finite-size scaling needs >= 2 sizes and > {n_params} points near P = 1/2; "
+            f"finite-size scaling needs >= 2 sizes and > {n_params} points in the window; "
             f"got sizes {sizes} and {len(W)} points"
         )
-    coeffs0 = np.concatenate([[0.5, -0.5], np.zeros(order - 1)])[int(anchored) :]
-    theta0 = np.concatenate([[wc0, 1 / nu0], coeffs0])
-    res = least_squares(
-        _residuals, theta0, args=(W, L, P, sigma, anchored), method="lm", max_nfev=20000
+    if link == "logit":  # a decreasing logistic curve through 1/2 at W_c
+        coeffs0 = np.concatenate([[0.0, -1.0], np.zeros(order - 1)])
+    else:
+        coeffs0 = np.concatenate([[0.5, -0.5], np.zeros(order - 1)])
+    theta0 = np.concatenate(
+        [[wc0, 1 / nu0], coeffs0[int(anchored) :], [0.0, 1.0] if irrelevant else []]
     )
+    args = (order, link, anchored, irrelevant)
+
+    def residuals(theta: np.ndarray) -> np.ndarray:
+        return (_model(theta, W, L, *args)[0] - P) / sigma
+
+    res = least_squares(residuals, theta0, method="lm", max_nfev=20000)
     chi2, dof = float(np.sum(res.fun**2)), len(W) - n_params
     cov = np.linalg.pinv(res.jac.T @ res.jac) * max(1.0, chi2 / max(dof, 1))
     z = norm.ppf(0.5 + confidence / 2)
     wc, inv_nu = res.x[0], res.x[1]
     s_wc, s_inv = math.sqrt(cov[0, 0]), math.sqrt(cov[1, 1])
-    nu = 1 / inv_nu
-    nu_lo, nu_hi = (
-        1 / (inv_nu + z * s_inv),
-        (1 / (inv_nu - z * s_inv) if inv_nu > z * s_inv else math.inf),
-    )
+    nu_hi = 1 / (inv_nu - z * s_inv) if inv_nu > z * s_inv else math.inf
     return ScalingFit(
         float(wc),
-        float(nu),
+        float(1 / inv_nu),
         (float(wc - z * s_wc), float(wc + z * s_wc)),
-        (float(nu_lo), float(nu_hi)),
-        ([0.5] if anchored else []) + res.x[2:].tolist(),
+        (float(1 / (inv_nu + z * s_inv)), float(nu_hi)),
+        _model(res.x, W[:1], L[:1], *args)[1].tolist(),
         chi2,
         dof,
         len(W),
         sizes,
         window,
         anchored,
+        link,
+        float(abs(res.x[-1])) if irrelevant else None,
+        float(res.x[-2]) if irrelevant else None,
     )
 
 
-def scaling_function(fit: ScalingFit, x: np.ndarray) -> np.ndarray:
-    return np.polynomial.polynomial.polyval(x, fit.coefficients)
+@dataclass(frozen=True)
+class ScalingEstimate:
+    """W_c and nu from the fit to all data, with bootstrap percentile intervals."""
+
+    fit: ScalingFit
+    wc_ci: tuple[float, float]
+    nu_ci: tuple[float, float]
+    n_bootstrap: int
+    n_failed: int
+
+    @property
+    def wc(self) -> float:
+        return self.fit.wc
+
+    @property
+    def nu(self) -> float:
+        return self.fit.nu
+
+
+def curve_points(
+    samples: dict[int, tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(W, L, mean, sem) per (L, W) of per-state values. ``samples[L] = (W, values)`` with W
+    per state and values of shape (replicas, states); replicas (e.g. networks judging the
+    same states) are averaged per state first, so the sem is that of independent states."""
+    rows = []
+    for L, (W, values) in sorted(samples.items()):
+        per_state = np.asarray(values, float).reshape(-1, len(W)).mean(axis=0)
+        for w in np.unique(W):
+            v = per_state[W == w]
+            sem = v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else 0.0
+            rows.append((w, L, v.mean(), sem))
+    return tuple(np.array(c, float) for c in zip(*rows, strict=True))
+
+
+def bootstrap_scaling(
+    samples: dict[int, tuple[np.ndarray, np.ndarray]],
+    *,
+    n_bootstrap: int,
+    seed: int,
+    confidence: float = 0.95,
+    **fit: object,
+) -> ScalingEstimate:
+    """Fit ``samples`` (see :func:`curve_points`) and bootstrap the fit: each resample draws
+    the replicas and, within each (L, W), the states with replacement. ``fit`` are the
+    keyword arguments of :func:`fit_scaling`; resamples whose fit fails are counted."""
+    full = fit_scaling(*curve_points(samples), **fit)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_bootstrap):
+        resampled = {}
+        for L, (W, values) in samples.items():
+            values = np.asarray(values, float).reshape(-1, len(W))
+            replicas = values[rng.integers(len(values), size=len(values))]
+            idx = np.concatenate(
+                [rng.choice(np.flatnonzero(W == w), size=(W == w).sum()) for w in np.unique(W)]
+            )
+            resampled[L] = (W[idx], replicas[:, idx])
+        try:
+            f = fit_scaling(*curve_points(resampled), **fit)
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        if np.isfinite(f.wc) and np.isfinite(f.nu) and f.nu > 0:
+            draws.append((f.wc, f.nu))
+    alpha = (1 - confidence) / 2
+    if draws:
+        (wc_lo, nu_lo), (wc_hi, nu_hi) = np.quantile(np.array(draws), [alpha, 1 - alpha], axis=0)
+    else:
+        wc_lo = wc_hi = nu_lo = nu_hi = math.nan
+    return ScalingEstimate(
+        full,
+        (float(wc_lo), float(wc_hi)),
+        (float(nu_lo), float(nu_hi)),
+        n_bootstrap,
+        n_bootstrap - len(draws),
+    )

@@ -41,7 +41,9 @@ class PhaseClassifier(pl.LightningModule):
     ):
         super().__init__()
         self.save_hyperparameters(logger=False)  # the run logs the whole config instead
-        self.net = build(net, torch.nn.Module, int(meta["L"]))
+        # the network sees L x L images, or n x n box weights (meta["coarse_grain"] = n)
+        self.image_size = int(meta.get("coarse_grain") or meta["L"])  # no key: before boxes
+        self.net = build(net, torch.nn.Module, self.image_size)
         self.symmetry = check_symmetry(symmetry)
         self.meta = meta
         self.metrics = torch.nn.ModuleDict(
@@ -54,10 +56,13 @@ class PhaseClassifier(pl.LightningModule):
 
     def check_fits(self, models: list[str], L: int) -> None:
         """Refuse models of another symmetry class than the training model's (an SU(2)
-        network may judge Ando states, not Chern ones), and another L unless the network is
-        size-agnostic (the first linear layer of the others depends on L)."""
-        trained, L0 = self.meta["model"], int(self.meta["L"])
-        if L != L0 and not getattr(self.net, "size_agnostic", False):
+        network may judge Ando states, not Chern ones), and another L unless the network sees
+        box weights (any multiple of its boxes) or is size-agnostic (the first linear layer of
+        the others depends on L)."""
+        trained, L0, boxes = self.meta["model"], int(self.meta["L"]), self.meta.get("coarse_grain")
+        if boxes and L % boxes:
+            raise ValueError(f"the network sees {boxes} x {boxes} boxes: L={L} is no multiple")
+        if L != L0 and not boxes and not getattr(self.net, "size_agnostic", False):
             raise ValueError(
                 f"the network was trained at L={L0} and is not size-agnostic: it cannot judge L={L}"
             )

@@ -109,3 +109,28 @@ class GlobalPoolCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.features(x)
         return self.classifier(torch.cat([self.avg(f), self.max(f)], dim=1).flatten(1))
+
+
+class BoxCNN(nn.Module):
+    """A small network for coarse-grained inputs (``data.coarse_grain=n``: n x n box weights,
+    beyond the letter): two 3 x 3 convolutions with ReLU, global average pooling and two
+    linear layers. Every lattice size gives the same n x n input, so one network judges all
+    of them (the discovery's network route)."""
+
+    def __init__(
+        self, L: int, conv1: int = 16, conv2: int = 32, hidden: int = 32, n_classes: int = 2
+    ):
+        super().__init__()
+        _check_input(L, 0, conv1=conv1, conv2=conv2, hidden=hidden)
+        self.features = nn.Sequential(
+            nn.Conv2d(1, conv1, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(conv1, conv2, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(1),
+        )
+        self.classifier = _lenet_head(conv2, hidden, n_classes)
+        self.apply(xavier_normal_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).flatten(1))

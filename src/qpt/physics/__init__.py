@@ -21,6 +21,7 @@ from qpt.physics.eigensolver import (
     eigenstates_in_window,
     eigenstates_near,
     eigenstates_near_dense,
+    levels_near,
     spectral_bounds,
 )
 from qpt.physics.images import density_image
@@ -50,6 +51,7 @@ __all__ = [
     "eigenstates_near",
     "eigenstates_near_dense",
     "get_model",
+    "levels_near",
     "register",
     "spectral_bounds",
 ]

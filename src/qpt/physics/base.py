@@ -20,6 +20,12 @@ import scipy.sparse as sp
 from qpt.physics.lattice import MIN_L, check_boundary
 
 _REGISTRY: dict[str, type[LatticeModel]] = {}
+#: the localization-length exponent nu of each symmetry class in two dimensions (a property of
+#: the universality class, not of a model), with its source: for comparison only
+CRITICAL_EXPONENTS: dict[str, tuple[float, str]] = {
+    "AII": (2.73, "Asada, Slevin & Ohtsuki, PRB 70, 035115 (2004): nu = 2.73 +- 0.02"),
+    "A": (2.593, "Slevin & Ohtsuki, PRB 80, 041304(R) (2009): nu = 2.593 [2.587, 2.598]"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +81,11 @@ class LatticeModel(ABC):
             return self.critical_disorder(energy)
         except ValueError:
             return None
+
+    @property
+    def critical_exponent(self) -> float | None:
+        """Literature nu of the model's universality class, or None."""
+        return CRITICAL_EXPONENTS.get(self.symmetry_class, (None, ""))[0]
 
     def phase_label(self, W: float, energy: float) -> int:
         """0 for the weak-disorder phase (W < W_c), 1 for the strong-disorder phase."""

@@ -185,7 +185,7 @@ def _max_residual(H: sp.spmatrix, energies: np.ndarray, vectors: np.ndarray) -> 
     return float(np.max(np.linalg.norm(H @ vectors - vectors * energies[None, :], axis=0)))
 
 
-def _shift_invert(H: sp.spmatrix, energy: float, k: int, *, safe: bool):
+def _shift_invert(H: sp.spmatrix, energy: float, k: int, *, safe: bool, complete: bool = True):
     dim = H.shape[0]
     nudge = SHIFT_NUDGE * max(1.0, abs(energy))
     for attempt in range(3):
@@ -197,7 +197,7 @@ def _shift_invert(H: sp.spmatrix, energy: float, k: int, *, safe: bool):
             continue
     else:
         raise RuntimeError(f"could not factorise H - sigma near energy {energy}")
-    kramers = k > 1 and has_kramers_symmetry(H)
+    kramers = complete and k > 1 and has_kramers_symmetry(H)
     n_wanted = min(dim - 2, k + 2) if kramers else k
     ncv = min(dim - 1, max(2 * n_wanted + 2, 4))
     # A fixed start vector makes the result independent of ARPACK's internal RNG.
@@ -208,6 +208,34 @@ def _shift_invert(H: sp.spmatrix, energy: float, k: int, *, safe: bool):
     if kramers:
         energies, vectors = _kramers_completed(H, vectors)
     return _sorted_by_distance(energies.real, vectors, energy, k)
+
+
+def levels_near(H: sp.spmatrix, energy: float, k: int, *, method: Method = "auto") -> np.ndarray:
+    """The ``k`` distinct eigenvalues of ``H`` nearest ``energy``, ascending; a Kramers pair
+    counts once. Level statistics need no Kramers completion (no partner vectors): shift-
+    invert returns each degenerate level once or twice, repeats are dropped, and the search
+    is widened until k distinct levels remain."""
+    dim = H.shape[0]
+    energy = _check_energy(H, energy)
+    step = 2 if has_kramers_symmetry(H) else 1
+    k = _check_k(k, dim // step)
+    if method == "dense" or (method == "auto" and dim <= DENSE_MAX_DIM) or k >= dim // step - 2:
+        levels = la.eigvalsh(H.toarray())[::step]
+    else:
+        # ARPACK's restarts let the partner of a Kramers pair in now and then: ask for room
+        levels, wanted = np.empty(0), min(dim - 2, step * k + 2)
+        while len(levels) < k:
+            for safe in (False, True):
+                energies, vectors = _shift_invert(H, energy, wanted, safe=safe, complete=False)
+                if _max_residual(H, energies, vectors) <= RESIDUAL_TOL:
+                    break
+            levels = np.sort(energies)
+            levels = levels[
+                np.concatenate([[True], np.diff(levels) > 1e-8 * max(1.0, abs(energy))])
+            ]
+            wanted = min(dim - 2, wanted + step * (k - len(levels)) + 2)
+    nearest = np.argsort(np.abs(levels - energy), kind="stable")[:k]
+    return np.sort(levels[nearest])
 
 
 def eigenstates_in_window(

@@ -30,3 +30,16 @@ def density_image(vector: np.ndarray, L: int, center: bool) -> np.ndarray:
         y, x = np.unravel_index(np.argmax(density), density.shape)
         density = np.roll(density, (L // 2 - y, L // 2 - x), axis=(0, 1))
     return density.astype(np.float32)
+
+
+def coarse_grain(images: np.ndarray, n: int) -> np.ndarray:
+    """The weight of each of n x n equal boxes of (a batch of) L x L images, L divisible by n.
+
+    At a critical point the statistics of box weights at a fixed ratio of box to system size
+    do not depend on L (multifractal finite-size scaling), so n x n images of every size can
+    be judged by one network."""
+    *batch, L, L2 = images.shape
+    if L != L2 or n < 1 or L % n:
+        raise ValueError(f"cannot coarse-grain {L} x {L2} images into {n} x {n} equal boxes")
+    b = L // n
+    return images.reshape(*batch, n, b, n, b).sum(axis=(-3, -1))

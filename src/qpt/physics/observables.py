@@ -26,14 +26,15 @@ def gap_ratios(energies: np.ndarray, *, kramers: bool = False) -> np.ndarray:
     """r_n = min(s_n, s_n+1) / max(s_n, s_n+1) of consecutive level spacings s_n.
 
     With ``kramers`` the spectrum is made of exact pairs: each level is counted once.
+    A batch of spectra (..., levels) gives the ratios of each along the last axis.
     """
-    e = np.sort(np.asarray(energies, dtype=float))
+    e = np.sort(np.asarray(energies, dtype=float), axis=-1)
     if kramers:
-        e = e[::2]
-    s = np.diff(e)
-    if len(s) < 2:
-        raise ValueError(f"need at least 3 distinct levels for gap ratios, got {len(e)}")
-    lo, hi = np.minimum(s[:-1], s[1:]), np.maximum(s[:-1], s[1:])
+        e = e[..., ::2]
+    s = np.diff(e, axis=-1)
+    if s.shape[-1] < 2:
+        raise ValueError(f"need at least 3 distinct levels for gap ratios, got {e.shape[-1]}")
+    lo, hi = np.minimum(s[..., :-1], s[..., 1:]), np.maximum(s[..., :-1], s[..., 1:])
     return np.divide(lo, hi, out=np.zeros_like(lo), where=hi > 0)
 
 

@@ -1,0 +1,293 @@
+"""Finding a transition qpt is not told: W_c and nu from two W ranges, by independent routes.
+
+``python train.py experiment=discover_su2`` knows only ``disorder.train.phases``, two W ranges
+deep in each phase. Nothing here reads the model's literature W_c (it is drawn on the
+figures, for comparison, and nothing else). The routes (docs/DISCOVERY.md):
+
+* ``network``: one network, trained on box weights of states from both ranges at every size,
+  judges a W grid at each size; the curves P(W, L) are fitted with one-parameter scaling, and
+  bootstrapped over states and networks.
+* ``confusion``: learning by confusion at one size (:mod:`qpt.evaluation.confusion`).
+* ``r``: the mean level-spacing ratio <r>(W, L), fitted with one-parameter scaling.
+* ``bott``: where the disorder-averaged Bott index falls through 1/2 (Chern model).
+
+All results go to one MLflow run ``discover-<model>``: metrics ``discover/<route>/W_c`` (and
+``_lo``, ``_hi``, ``nu``, ...), the table and the figure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from torch.utils.data import DataLoader, TensorDataset
+
+from qpt.config import TrainConfig, typed
+from qpt.data.config import input_scale
+from qpt.data.datamodule import EigenstateDataModule, SizesDataModule
+from qpt.data.ensemble import Ensemble
+from qpt.data.testsets import TestSets
+from qpt.evaluation.confusion import confusion_curve
+from qpt.evaluation.curves import crossing_with_ci, curve, fit_crossing
+from qpt.evaluation.evaluate import predict
+from qpt.evaluation.locators import bott_samples, gap_ratio_means
+from qpt.evaluation.scaling import ScalingEstimate, bootstrap_scaling
+from qpt.models.checkpoint import load_classifier
+from qpt.models.module import PhaseClassifier
+from qpt.physics.images import coarse_grain
+from qpt.reporting import RouteResult, publish, write_discovery
+from qpt.runs import flatten, git_commit, plain
+from qpt.tracking import build_loggers, ended_on_exit
+
+log = logging.getLogger(__name__)
+
+
+def discover(cfg: DictConfig) -> dict[str, Any]:
+    """Run every configured route; returns {route: result}."""
+    conf: TrainConfig = typed(cfg)
+    if conf.discover is None:
+        raise ValueError("task=discover needs a discover: section (e.g. experiment=discover_su2)")
+    if conf.data.generate_only:  # one job of a cluster array filling the caches
+        for ensemble, n_states in cached_ensembles(conf):
+            conf.data.ensure(ensemble, n_states)
+        log.info(
+            "data.generate_only: shard %d of %d filled",
+            conf.data.shard_index,
+            conf.data.shard_count,
+        )
+        return {}
+    out = Path(conf.output_dir)
+    tags = {"git_commit": git_commit(), "model": conf.model.name, "output_dir": str(out)}
+    loggers = build_loggers(
+        conf.logger, model=conf.model.name, run_name=f"discover-{conf.model.name}", tags=tags
+    )
+    for lg in loggers:
+        lg.log_hyperparams(flatten(plain(cfg)))
+    routes = {
+        "network": network_route,
+        "confusion": confusion_route,
+        "r": r_route,
+        "bott": bott_route,
+    }
+    results = []
+    with ended_on_exit(loggers):
+        for name, route in routes.items():
+            if getattr(conf.discover, name) is None:
+                continue
+            start = time.perf_counter()
+            result = route(conf, out / name)
+            results.append(dataclasses.replace(result, minutes=(time.perf_counter() - start) / 60))
+            log.info("%s", results[-1].line())
+        publish(loggers, *write_discovery(results, conf.model.name, conf.model.params, out))
+    return {r.route: r for r in results}
+
+
+def cached_ensembles(conf: TrainConfig) -> list[tuple[Ensemble, int]]:
+    """Every cached ensemble the routes read, with its number of states: what a cluster job
+    array fills (``data.generate_only`` with ``data.shard_index/shard_count``)."""
+    d, params = conf.discover, conf.model.params
+    energy, w_values = conf.disorder.train.energy, d.grid.values()
+    wanted = []
+    if d.network:
+        wanted += [(L, d.network.states_per_w) for L in d.sizes]
+    if d.confusion:
+        wanted.append((d.confusion.L, d.confusion.states_per_w))
+    out = []
+    for L, per_w in wanted:
+        module = EigenstateDataModule(
+            conf.model.name, L, conf.seed, conf.disorder.train, conf.data, params
+        )
+        grid = TestSets(L, conf.seed, conf.data).grid_ensemble(
+            conf.model.name, energy, w_values, params
+        )
+        out += [(module.train_ensemble, module.n_states), (grid, per_w * len(w_values))]
+    if d.r:
+        periodic = {**params, "boundary": "periodic"}
+        for L in d.r.sizes or d.sizes:
+            sets = TestSets(L, conf.seed, conf.data)
+            out.append(
+                (
+                    sets.grid_ensemble(conf.model.name, energy, w_values, periodic, d.r.levels),
+                    d.r.realisations * len(w_values),
+                )
+            )
+    return out
+
+
+def _scaling_result(
+    route: str, samples: dict, conf: TrainConfig, form: Any, wc0: float
+) -> RouteResult:
+    """The bootstrap scaling fit of ``samples``, and the same without the smallest size."""
+    d = conf.discover
+    fit = {"wc0": wc0, "nu0": 2.0, "order": form.order, "link": form.link, "window": None}
+    fit |= {"irrelevant": form.irrelevant, "n_bootstrap": d.n_bootstrap, "seed": conf.seed}
+    estimate: ScalingEstimate = bootstrap_scaling(samples, **fit)
+    sizes = sorted(samples)
+    dropped = None
+    if len(sizes) > 2:
+        dropped = bootstrap_scaling({L: samples[L] for L in sizes[1:]}, **fit)
+    curves = {L: curve(*_means(*samples[L])) for L in sizes}
+    return RouteResult(
+        route,
+        estimate.wc,
+        estimate.wc_ci,
+        estimate.nu,
+        estimate.nu_ci,
+        estimate,
+        dropped,
+        curves,
+        samples=samples,
+    )
+
+
+def _means(W: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return W, np.asarray(values).reshape(-1, len(W)).mean(axis=0)
+
+
+def _fit_network(
+    conf: TrainConfig, classifier: PhaseClassifier, data: SizesDataModule, dirpath: Path
+) -> str:
+    """Train quietly (no loggers) with the configured callbacks, the checkpoint in
+    ``dirpath``; returns the best checkpoint."""
+    callbacks = [
+        instantiate(c, **({"dirpath": str(dirpath)} if "dirpath" in c else {}))
+        for c in conf.callbacks.values()
+    ]
+    trainer = instantiate(
+        conf.trainer, logger=False, callbacks=callbacks, enable_progress_bar=False
+    )
+    trainer.fit(classifier, datamodule=data)
+    return trainer.checkpoint_callback.best_model_path
+
+
+def network_route(conf: TrainConfig, out: Path) -> RouteResult:
+    d, route = conf.discover, conf.discover.network
+    if not conf.data.coarse_grain:
+        raise ValueError("the network route judges every size alike: set data.coarse_grain")
+    params, energy = conf.model.params, conf.disorder.train.energy
+    modules = [
+        EigenstateDataModule(conf.model.name, L, conf.seed, conf.disorder.train, conf.data, params)
+        for L in d.sizes
+    ]
+    data = SizesDataModule(modules)
+    data.prepare_data()
+    grids = {
+        L: TestSets(L, conf.seed, conf.data).grid(
+            conf.model.name, energy, d.grid.values(), route.states_per_w, params
+        )
+        for L in d.sizes
+    }
+    probabilities = {L: [] for L in d.sizes}
+    for replica in range(route.replicas):
+        pl.seed_everything(conf.seed + replica, workers=True)
+        meta = modules[0].describe() | {"sizes": d.sizes}
+        clf = PhaseClassifier(conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta)
+        best = load_classifier(_fit_network(conf, clf, data, out / f"replica{replica}"))
+        for L in d.sizes:
+            probabilities[L].append(predict(best, grids[L], conf.trainer["accelerator"]))
+    samples = {L: (grids[L].W, np.array(probabilities[L])) for L in d.sizes}
+    # start where the largest size's mean curve falls through 1/2: no W_c is given
+    wc0 = fit_crossing(*_means(*samples[d.sizes[-1]]))
+    return _scaling_result(
+        "network",
+        samples,
+        conf,
+        route.scaling,
+        wc0 if np.isfinite(wc0) else np.mean(d.grid.values()),
+    )
+
+
+def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
+    d, route = conf.discover, conf.discover.confusion
+    params, L = conf.model.params, route.L
+    module = EigenstateDataModule(
+        conf.model.name, L, conf.seed, conf.disorder.train, conf.data, params
+    )
+    module.prepare_data()
+    grid = TestSets(L, conf.seed, conf.data).grid(
+        conf.model.name, conf.disorder.train.energy, d.grid.values(), route.states_per_w, params
+    )
+    parts = [module.training_states(), grid]
+    images = np.concatenate([p.images() for p in parts])
+    W = np.concatenate([p.W for p in parts])
+    n = conf.data.coarse_grain or L
+    x = torch.from_numpy(
+        (coarse_grain(images, n) if conf.data.coarse_grain else images)
+        * np.float32(input_scale(n, conf.data.input_scale))
+    )
+    x = x.unsqueeze(1)
+    order = np.random.default_rng(conf.seed).permutation(len(W))
+    val, train = order[: len(W) // 5], order[len(W) // 5 :]
+    trials = np.array(route.trials.values())
+    correct = np.empty((route.replicas, len(trials), len(val)), bool)
+    for t, boundary in enumerate(trials):
+        y = torch.from_numpy((W > boundary).astype(np.int64))
+        for replica in range(route.replicas):
+            pl.seed_everything(conf.seed + replica, workers=True)
+            clf = PhaseClassifier(
+                conf.net, dataclasses.asdict(conf.optim), conf.symmetry, module.describe()
+            )
+            loaders = [
+                DataLoader(
+                    TensorDataset(x[idx], y[idx]), batch_size=conf.data.batch_size, shuffle=shuffle
+                )
+                for idx, shuffle in ((train, True), (val, False))
+            ]
+            trainer = instantiate(
+                conf.trainer,
+                logger=False,
+                callbacks=[],
+                enable_checkpointing=False,
+                enable_progress_bar=False,
+                max_epochs=route.epochs,
+                min_epochs=route.epochs,
+            )
+            trainer.fit(clf, *loaders)
+            with torch.no_grad():
+                clf.eval()
+                correct[replica, t] = (
+                    clf.probabilities(x[val]).argmax(dim=1).numpy() == y[val].numpy()
+                )
+    curve_ = confusion_curve(trials, correct, n_bootstrap=d.n_bootstrap, seed=conf.seed)
+    return RouteResult("confusion", curve_.peak, curve_.peak_ci, confusion=curve_)
+
+
+def r_route(conf: TrainConfig, out: Path) -> RouteResult:
+    d, route = conf.discover, conf.discover.r
+    params = {**conf.model.params, "boundary": "periodic"}  # bulk levels: no edge states
+    samples = {}
+    for L in route.sizes or d.sizes:
+        levels = TestSets(L, conf.seed, conf.data).levels(
+            conf.model.name,
+            conf.disorder.train.energy,
+            d.grid.values(),
+            route.realisations,
+            route.levels,
+            params,
+        )
+        samples[L] = (levels.W, gap_ratio_means(levels.images())[None, :])
+    return _scaling_result("r", samples, conf, route.scaling, float(np.mean(d.grid.values())))
+
+
+def bott_route(conf: TrainConfig, out: Path) -> RouteResult:
+    d, route = conf.discover, conf.discover.bott
+    W, values = bott_samples(
+        d.grid.values(),
+        L=route.L,
+        realisations=route.realisations,
+        seed=conf.seed,
+        params=conf.model.params,
+        progress=conf.data.progress,
+    )
+    crossing = crossing_with_ci(W, values, n_bootstrap=d.n_bootstrap, seed=conf.seed)
+    return RouteResult(
+        "bott", crossing.W, (crossing.lo, crossing.hi), curves={route.L: curve(W, values)}
+    )

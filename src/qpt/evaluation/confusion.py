@@ -1,0 +1,72 @@
+"""Learning by confusion (van Nieuwenburg, Liu & Huber, Nat. Phys. 13, 435 (2017)).
+
+Relabel states of all W at a trial boundary W' (label W > W'), train a network on each
+labelling, and record its validation accuracy. A boundary at the true transition agrees
+with what the states show, so the accuracy has an interior maximum there; boundaries inside
+one phase contradict the states and confuse the network. Nothing about W_c is assumed.
+
+Here the accuracy of each trial is averaged over its networks (replicas); the peak is the
+vertex of the parabola through the best trial and its neighbours; its interval comes from a
+bootstrap over the validation states, which every trial judges (resampled jointly).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ConfusionCurve:
+    trials: np.ndarray  # trial boundaries W'
+    accuracy: np.ndarray  # validation accuracy per trial, averaged over replicas
+    sem: np.ndarray
+    peak: float
+    peak_ci: tuple[float, float]
+    n_bootstrap: int
+
+
+def interior_peak(trials: np.ndarray, accuracy: np.ndarray) -> float:
+    """W' of the highest interior point, refined by the parabola through it and its two
+    neighbours (clipped to them); NaN if the maximum sits at an end of the trial grid."""
+    i = int(np.argmax(accuracy))
+    if i == 0 or i == len(trials) - 1:
+        return math.nan
+    (x0, x1, x2), (y0, y1, y2) = trials[i - 1 : i + 2], accuracy[i - 1 : i + 2]
+    denominator = (x0 - x1) * (x0 - x2) * (x1 - x2)
+    a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / denominator
+    b = (x2**2 * (y0 - y1) + x1**2 * (y2 - y0) + x0**2 * (y1 - y2)) / denominator
+    vertex = -b / (2 * a) if a < 0 else x1
+    return float(np.clip(vertex, x0, x2))
+
+
+def confusion_curve(
+    trials: np.ndarray,
+    correct: np.ndarray,
+    *,
+    n_bootstrap: int,
+    seed: int,
+    confidence: float = 0.95,
+) -> ConfusionCurve:
+    """``correct[r, t, i]``: whether replica r's network for trial t got validation state i
+    right. The peak of the replica-averaged accuracy, with a bootstrap interval."""
+    trials = np.asarray(trials, float)
+    per_state = np.asarray(correct, float).mean(axis=0)  # (trials, states)
+    accuracy = per_state.mean(axis=1)
+    sem = per_state.std(axis=1, ddof=1) / math.sqrt(per_state.shape[1])
+    rng = np.random.default_rng(seed)
+    n = per_state.shape[1]
+    peaks = np.array(
+        [
+            interior_peak(trials, per_state[:, rng.integers(n, size=n)].mean(axis=1))
+            for _ in range(n_bootstrap)
+        ]
+    )
+    ok = peaks[np.isfinite(peaks)]
+    alpha = (1 - confidence) / 2
+    lo, hi = np.quantile(ok, [alpha, 1 - alpha]) if len(ok) else (math.nan, math.nan)
+    return ConfusionCurve(
+        trials, accuracy, sem, interior_peak(trials, accuracy), (float(lo), float(hi)), n_bootstrap
+    )

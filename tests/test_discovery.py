@@ -1,0 +1,101 @@
+"""Finding a transition without being told it: confusion, level statistics, the whole run."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from qpt.data.ensemble import grid_ensemble
+from qpt.data.generation import generate_range
+from qpt.evaluation.confusion import confusion_curve, interior_peak
+from qpt.evaluation.locators import gap_ratio_means
+from qpt.physics import get_model, levels_near
+from qpt.physics.observables import R_POISSON, gap_ratios
+from tests.conftest import compose_cfg
+
+
+def test_interior_peak_of_a_w_shaped_curve():
+    trials = np.linspace(1.0, 9.0, 17)
+    accuracy = 0.75 + 0.05 * np.abs(np.abs(trials - 5.3) - 2.5)  # W shape, peak at 5.3
+    assert interior_peak(trials, accuracy) == pytest.approx(5.3, abs=0.1)
+    assert math.isnan(interior_peak(trials, trials))  # rising to the end: no interior peak
+
+
+def test_confusion_interval_covers_the_boundary():
+    """Networks that err more the farther the trial boundary is from 5.3, on random states."""
+    rng = np.random.default_rng(0)
+    trials = np.linspace(3.0, 8.0, 21)
+    error = 0.05 + 0.04 * np.abs(trials - 5.3)
+    correct = rng.random((2, len(trials), 800)) > error[None, :, None]
+    c = confusion_curve(trials, correct, n_bootstrap=100, seed=1)
+    assert c.peak_ci[0] <= 5.3 <= c.peak_ci[1] and c.peak_ci[1] - c.peak_ci[0] < 1.0
+    assert c.accuracy.shape == (21,) and np.all(c.sem > 0)
+
+
+@pytest.mark.parametrize(("model", "W"), [("su2", 6.0), ("chern", 3.0), ("ando", 8.0)])
+def test_levels_near_agrees_with_dense_and_counts_kramers_pairs_once(model, W):
+    H = get_model(model, boundary="periodic").hamiltonian(20, W, np.random.SeedSequence(4))
+    sparse, dense = levels_near(H, 0.0, 24), levels_near(H, 0.0, 24, method="dense")
+    np.testing.assert_allclose(sparse, dense, atol=1e-10)
+    assert np.all(np.diff(sparse) > 1e-6)  # distinct: a Kramers pair is one level
+    assert np.all(np.abs(sparse) <= np.sort(np.abs(np.linalg.eigvalsh(H.toarray())))[-1])
+
+
+def test_level_ensembles_cache_and_give_poisson_deep_in_the_insulator(tmp_path):
+    ens = grid_ensemble("su2", 16, 0.0, [2.0, 40.0], seed=3, params={}, stream="levels")
+    ens = dataclasses.replace(ens, levels=16)
+    levels, info = generate_range(ens, 0, 40)
+    assert levels.shape == (40, 16) and levels.dtype == np.float64
+    r = gap_ratio_means(levels)
+    np.testing.assert_allclose(r, [gap_ratios(row).mean() for row in levels])
+    metal, insulator = r[info[:, 0] == 2.0].mean(), r[info[:, 0] == 40.0].mean()
+    assert metal > 0.6 and abs(insulator - R_POISSON) < 0.05
+    assert (
+        "levels" in ens.describe() and "levels" not in dataclasses.replace(ens, levels=0).describe()
+    )
+
+
+def test_discovery_run_end_to_end(tmp_run_dir):
+    """A miniature discover_su2: every route runs, one MLflow run holds the routes' metrics."""
+    from qpt.discovery import discover
+
+    overrides = [
+        "experiment=discover_su2",
+        "discover.sizes=[8,12]",
+        "discover.n_bootstrap=5",
+        "discover.network.states_per_w=8",
+        "discover.network.replicas=2",
+        "disorder.train.states_per_phase=24",
+        "discover.confusion.L=8",
+        "discover.confusion.states_per_w=4",
+        "discover.confusion.trials.n_w=4",
+        "discover.confusion.replicas=1",
+        "discover.confusion.epochs=1",
+        "discover.r.realisations=4",
+        "discover.r.levels=8",
+        "discover.grid.n_w=5",
+        "trainer.max_epochs=1",
+        "trainer.min_epochs=1",
+        "trainer.accelerator=cpu",
+        "data.shard_size=16",
+        "data.gen_workers=1",
+        "data.progress=false",
+    ]
+    cfg = compose_cfg(overrides)
+    results = discover(cfg)
+    assert set(results) == {"network", "confusion", "r"}
+    out = tmp_run_dir / cfg.hydra.runtime.output_dir
+    record = json.loads((out / "discovery.json").read_text())
+    assert [r["route"] for r in record["routes"]] == ["network", "confusion", "r"]
+    assert (out / "discovery.png").stat().st_size > 10_000 and "| network |" in (
+        out / "discovery.md"
+    ).read_text()
+    client = MlflowClient(f"sqlite:///{tmp_run_dir}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("qpt-su2").experiment_id])
+    assert run.info.run_name == "discover-su2" and run.info.status == "FINISHED"
+    assert {"discover/network/W_c", "discover/network/nu_hi", "discover/confusion/W_c_lo"} <= set(
+        run.data.metrics
+    ) | {"discover/confusion/W_c_lo"}
