@@ -11,7 +11,7 @@ import hydra
 from omegaconf import DictConfig
 
 import qpt.config  # noqa: F401  (registers the config schema)
-from qpt.runs import exit_on_bad_input
+from qpt.console import run
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
@@ -20,7 +20,7 @@ def main(cfg: DictConfig) -> float:
     from qpt.discovery import discover
     from qpt.training import train
 
-    summary = exit_on_bad_input(discover if cfg.task == "discover" else train, cfg)
+    summary = run(discover if cfg.task == "discover" else train, cfg)
     return float(summary.get(cfg.optimized_metric.replace("/", "_"), float("nan")))
 
 

@@ -85,8 +85,10 @@ def test_discovery_run_end_to_end(tmp_run_dir):
         "data.progress=false",
     ]
     cfg = compose_cfg(overrides)
-    results = discover(cfg)
-    assert set(results) == {"network", "confusion", "r"}
+    summary = discover(cfg)
+    assert set(summary["routes"]) == {"network", "confusion", "r"} and summary[
+        "run_name"
+    ].startswith("discover-su2-")
     out = tmp_run_dir / cfg.hydra.runtime.output_dir
     record = json.loads((out / "discovery.json").read_text())
     assert [r["route"] for r in record["routes"]] == ["network", "confusion", "r"]
@@ -95,7 +97,7 @@ def test_discovery_run_end_to_end(tmp_run_dir):
     ).read_text()
     client = MlflowClient(f"sqlite:///{tmp_run_dir}/mlflow.db")
     (run,) = client.search_runs([client.get_experiment_by_name("qpt-su2").experiment_id])
-    assert run.info.run_name == "discover-su2" and run.info.status == "FINISHED"
+    assert run.info.run_name == summary["run_name"] and run.info.status == "FINISHED"
     assert {"discover/network/W_c", "discover/network/nu_hi", "discover/confusion/W_c_lo"} <= set(
         run.data.metrics
     ) | {"discover/confusion/W_c_lo"}

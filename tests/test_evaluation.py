@@ -120,7 +120,7 @@ def test_evaluate_script_end_to_end(trained):
         tmp,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "crossing_W/E0.0" in result.stdout
+    assert "W* E0.0:" in result.stdout and "== qpt: run finished ==" in result.stdout
     out = tmp / "eval"
     rows = np.loadtxt(out / "curve_su2_E1.0.csv", delimiter=",", skiprows=1)
     assert (
@@ -135,7 +135,7 @@ def test_evaluate_script_end_to_end(trained):
     client = MlflowClient(f"sqlite:///{tmp}/mlflow.db")
     (run,) = client.search_runs(
         [client.get_experiment_by_name("qpt-su2").experiment_id],
-        filter_string="attributes.run_name = 'evaluate-su2-L16'",
+        filter_string="attributes.run_name LIKE 'evaluate-su2-L16-%'",
     )
     finite = {
         f"crossing_W/E{e}"

@@ -14,6 +14,7 @@ from qpt.training import train
 from tests.conftest import compose_cfg
 
 SMALL_RUN = [
+    "disorder=letter",  # the SU(2) default became letter_gap (issue 13); the pin stays
     "L=16",
     "disorder.train.states_per_phase=40",
     "disorder.test.n_w=6",

@@ -90,7 +90,7 @@ def test_fss_experiment_end_to_end(tmp_path):
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     runs = client.search_runs(
         [client.get_experiment_by_name("qpt-su2").experiment_id],
-        filter_string="attributes.run_name = 'fss-su2-deep'",
+        filter_string="attributes.run_name LIKE 'fss-su2-deep-%'",
     )
     assert len(runs) == 1 and "fss/W_c" in runs[0].data.metrics
 

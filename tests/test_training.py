@@ -71,7 +71,10 @@ def test_tiny_run_is_tracked_in_mlflow(tmp_run_dir, model, net):
     client = MlflowClient(f"sqlite:///{tmp_run_dir}/mlflow.db")
     exp = client.get_experiment_by_name(f"qpt-{cfg.model.name}")
     (run,) = client.search_runs([exp.experiment_id])
-    assert run.info.status == "FINISHED" and run.info.run_name == f"{cfg.model.name}-{net}-L16"
+    assert run.info.status == "FINISHED" and run.info.run_name.startswith(f"{model}-{net}-L16-")
+    assert run.data.tags["mlflow.note.content"].startswith("python ")  # the command, as description
+    experiment_kind = client.get_experiment(run.info.experiment_id).tags["mlflow.experimentKind"]
+    assert experiment_kind == "custom_model_development"  # the UI opens its model-training view
     assert run.data.params["net._target_"] == cfg.net._target_ and run.data.params["L"] == "16"
     assert run.data.params["optim.optimizer._target_"] == "torch.optim.AdamW"
     assert {"train/loss", "val/loss", "val/acc", "val/auroc", "best/val_acc"} <= set(
@@ -140,6 +143,7 @@ def test_unknown_net_is_refused(tmp_path):
 
 
 def test_two_job_multirun(tmp_path):
+    """Jobs nest under one parent run; the sweep ends with a table of its jobs."""
     args = [
         "-m",
         *tiny_overrides(tmp_path),
@@ -150,8 +154,32 @@ def test_two_job_multirun(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("qpt-su2").experiment_id])
-    assert sorted(r.info.run_name for r in runs) == ["su2-deep-L16", "su2-simple-L16"]
+    (parent,) = [r for r in runs if r.info.run_name.startswith("sweep-")]
+    jobs = sorted((r for r in runs if r is not parent), key=lambda r: r.data.tags["job"])
+    assert [r.info.run_name.split("-")[:2] for r in jobs] == [["su2", "simple"], ["su2", "deep"]]
+    assert all(r.info.run_name.endswith(f"-job{i}") for i, r in enumerate(jobs))
+    assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in jobs)
     assert all(r.info.status == "FINISHED" for r in runs)
+    assert "sweep.md" in {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert "== qpt: sweep finished (0 failed) ==" in result.stdout
+    assert result.stdout.count("== qpt: run finished ==") == 2
+
+
+def test_a_failing_job_does_not_stop_the_sweep(tmp_path):
+    """The ando job's relative test grid has no W_c to scale by: it fails; su2 still runs;
+    the table shows both; the exit code is 1."""
+    args = [
+        "-m",
+        *tiny_overrides(tmp_path),
+        "model=su2,ando",
+        "disorder=letter",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+    ]
+    result = run_script("train.py", args, tmp_path)
+    assert result.returncode == 1
+    table = (tmp_path / "sweep" / "sweep.md").read_text()
+    assert "| FINISHED |" in table and "| FAILED |" in table and "model=ando" in table
+    assert result.stderr.count("no known critical disorder") == 1  # each error once
 
 
 def test_parallel_joblib_sweep_shares_cache_and_store(tmp_path):
@@ -169,7 +197,7 @@ def test_parallel_joblib_sweep_shares_cache_and_store(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("qpt-su2").experiment_id])
-    assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
+    assert len(runs) == 3 and all(r.info.status == "FINISHED" for r in runs)  # jobs and parent
     (cache,) = (tmp_path / "cache").iterdir()
     sidecars = sorted(cache.glob("shard-*.json"))
     assert len(sidecars) == 3  # 24 states / 8 per shard, each generated once
@@ -179,7 +207,7 @@ def test_parallel_joblib_sweep_shares_cache_and_store(tmp_path):
     from qpt.data.ensemble import relative_phases, training_ensemble
 
     ens = training_ensemble(
-        "su2", 16, 0.0, relative_phases([[0.02, 1.0], [1.0, 2.0]], 6.2), seed=1234
+        "su2", 16, 0.0, relative_phases([[0.02, 0.95], [1.05, 2.0]], 6.2), seed=1234
     )
     assert EnsembleCache(tmp_path / "cache", ens, 8).missing_shards(24) == []
     assert np.isfinite(

@@ -11,6 +11,7 @@ before any work. Importing this module must stay light (no torch): train.py impo
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +100,8 @@ class EvaluateConfig:
 
 
 ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+# ${interactive:}: progress bars only for a person at a terminal, not in CI or Slurm logs
+OmegaConf.register_new_resolver("interactive", lambda: sys.stderr.isatty(), replace=True)
 ConfigStore.instance().store(name="evaluate_schema", node=EvaluateConfig)
 
 

@@ -45,13 +45,14 @@ from qpt.models.module import PhaseClassifier
 from qpt.physics.images import coarse_grain
 from qpt.reporting import RouteResult, publish, write_discovery
 from qpt.runs import flatten, git_commit, plain
-from qpt.tracking import build_loggers, ended_on_exit
+from qpt.sweeps import job_tags, run_name
+from qpt.tracking import build_loggers, ended_on_exit, run_info
 
 log = logging.getLogger(__name__)
 
 
 def discover(cfg: DictConfig) -> dict[str, Any]:
-    """Run every configured route; returns {route: result}."""
+    """Run every configured route; returns the summary (``routes``: {route: result})."""
     conf: TrainConfig = typed(cfg)
     if conf.discover is None:
         raise ValueError("task=discover needs a discover: section (e.g. experiment=discover_su2)")
@@ -66,9 +67,9 @@ def discover(cfg: DictConfig) -> dict[str, Any]:
         return {}
     out = Path(conf.output_dir)
     tags = {"git_commit": git_commit(), "model": conf.model.name, "output_dir": str(out)}
-    loggers = build_loggers(
-        conf.logger, model=conf.model.name, run_name=f"discover-{conf.model.name}", tags=tags
-    )
+    tags |= job_tags()
+    name = run_name("discover", conf.model.name, job=tags.get("job"))
+    loggers = build_loggers(conf.logger, model=conf.model.name, run_name=name, tags=tags)
     for lg in loggers:
         lg.log_hyperparams(flatten(plain(cfg)))
     routes = {
@@ -87,7 +88,9 @@ def discover(cfg: DictConfig) -> dict[str, Any]:
             results.append(dataclasses.replace(result, minutes=(time.perf_counter() - start) / 60))
             log.info("%s", results[-1].line())
         publish(loggers, *write_discovery(results, conf.model.name, conf.model.params, out))
-    return {r.route: r for r in results}
+    routes = {r.route: r for r in results}
+    lines = [r.line() for r in results]
+    return {"routes": routes, "discovery": lines, "output_dir": str(out)} | run_info(loggers)
 
 
 def cached_ensembles(conf: TrainConfig) -> list[tuple[Ensemble, int]]:
@@ -206,40 +209,36 @@ def network_route(conf: TrainConfig, out: Path) -> RouteResult:
 
 
 def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
+    """Confusion on the grid's states of one size. Only there: the ranges' states would leave
+    gaps in W, and a boundary in a gap is learned perfectly whatever the physics."""
     d, route = conf.discover, conf.discover.confusion
-    params, L = conf.model.params, route.L
-    module = EigenstateDataModule(
-        conf.model.name, L, conf.seed, conf.disorder.train, conf.data, params
+    grid = TestSets(route.L, conf.seed, conf.data).grid(
+        conf.model.name,
+        conf.disorder.train.energy,
+        d.grid.values(),
+        route.states_per_w,
+        conf.model.params,
     )
-    module.prepare_data()
-    grid = TestSets(L, conf.seed, conf.data).grid(
-        conf.model.name, conf.disorder.train.energy, d.grid.values(), route.states_per_w, params
-    )
-    parts = [module.training_states(), grid]
-    images = np.concatenate([p.images() for p in parts])
-    W = np.concatenate([p.W for p in parts])
-    n = conf.data.coarse_grain or L
+    images, W, n = grid.images(), grid.W, conf.data.coarse_grain or route.L
+    scale = np.float32(input_scale(n, conf.data.input_scale))
     x = torch.from_numpy(
-        (coarse_grain(images, n) if conf.data.coarse_grain else images)
-        * np.float32(input_scale(n, conf.data.input_scale))
-    )
-    x = x.unsqueeze(1)
+        (coarse_grain(images, n) if conf.data.coarse_grain else images) * scale
+    ).unsqueeze(1)
     order = np.random.default_rng(conf.seed).permutation(len(W))
     val, train = order[: len(W) // 5], order[len(W) // 5 :]
     trials = np.array(route.trials.values())
+    meta = grid_meta(conf, route.L)
     correct = np.empty((route.replicas, len(trials), len(val)), bool)
     for t, boundary in enumerate(trials):
         y = torch.from_numpy((W > boundary).astype(np.int64))
         for replica in range(route.replicas):
             pl.seed_everything(conf.seed + replica, workers=True)
-            clf = PhaseClassifier(
-                conf.net, dataclasses.asdict(conf.optim), conf.symmetry, module.describe()
-            )
+            clf = PhaseClassifier(conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta)
             loaders = [
                 DataLoader(
-                    TensorDataset(x[idx], y[idx]), batch_size=conf.data.batch_size, shuffle=shuffle
+                    TensorDataset(x[i], y[i]), batch_size=conf.data.batch_size, shuffle=shuffle
                 )
-                for idx, shuffle in ((train, True), (val, False))
+                for i, shuffle in ((train, True), (val, False))
             ]
             trainer = instantiate(
                 conf.trainer,
@@ -252,12 +251,16 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
             )
             trainer.fit(clf, *loaders)
             with torch.no_grad():
-                clf.eval()
-                correct[replica, t] = (
-                    clf.probabilities(x[val]).argmax(dim=1).numpy() == y[val].numpy()
-                )
-    curve_ = confusion_curve(trials, correct, n_bootstrap=d.n_bootstrap, seed=conf.seed)
-    return RouteResult("confusion", curve_.peak, curve_.peak_ci, confusion=curve_)
+                guess = clf.eval().probabilities(x[val]).argmax(dim=1)
+            correct[replica, t] = (guess == y[val]).numpy()
+    found = confusion_curve(trials, correct, n_bootstrap=d.n_bootstrap, seed=conf.seed)
+    return RouteResult("confusion", found.peak, found.peak_ci, confusion=found)
+
+
+def grid_meta(conf: TrainConfig, L: int) -> dict[str, Any]:
+    """What a confusion network records of its states (no training ensemble, no W_c)."""
+    data = {"input_scale": conf.data.input_scale, "coarse_grain": conf.data.coarse_grain}
+    return {"model": conf.model.name, "model_params": conf.model.params, "L": L, **data}
 
 
 def r_route(conf: TrainConfig, out: Path) -> RouteResult:

@@ -7,8 +7,8 @@ import logging
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from pytorch_lightning.loggers import Logger
 
@@ -19,9 +19,10 @@ from qpt.evaluation.config import EvaluationConfig
 from qpt.evaluation.evaluate import gap_sweep, transition_curves
 from qpt.models.checkpoint import load_classifier
 from qpt.models.module import PhaseClassifier
-from qpt.reporting import publish, write_evaluation
+from qpt.reporting import publish, publish_curves, write_evaluation
 from qpt.runs import git_commit
-from qpt.tracking import build_loggers, ended_on_exit, trackers
+from qpt.sweeps import job_tags, run_name
+from qpt.tracking import build_loggers, ended_on_exit, run_info, trackers
 
 log = logging.getLogger(__name__)
 #: where a training run keeps its best checkpoint (MLFlowLogger's log_model layout)
@@ -65,10 +66,11 @@ def judge(
         gap=ev.gap_sweep,
     )
     publish(loggers, metrics, files)
+    publish_curves(loggers, curves, classifier.meta["model"])
     return metrics
 
 
-def evaluate(cfg: DictConfig) -> dict[str, float]:
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """evaluate.py: judge a checkpoint, or an MLflow run's checkpoint (results into that run)."""
     conf: EvaluateConfig = typed(cfg)
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,13 +83,9 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         "checkpoint": ckpt,
         "trained_on": meta["model"],
         "dataset_key": meta["dataset_key"],
-        "overrides": " ".join(HydraConfig.get().overrides.task),
-    }
-    names = (
-        {"run_id": conf.run_id}
-        if conf.run_id
-        else {"run_name": f"evaluate-{model}-L{meta['L']}", "tags": tags}
-    )
+    } | job_tags()
+    name = run_name("evaluate", model, f"L{meta['L']}", job=tags.get("job"))
+    names = {"run_id": conf.run_id} if conf.run_id else {"run_name": name, "tags": tags}
     loggers = build_loggers(conf.logger, model=model, **names)
     seed = meta["seed"] if conf.seed is None else conf.seed
     # a training run stays as it ended; a run of evaluate.py's own ends with it
@@ -102,8 +100,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
             out=Path(conf.output_dir),
             loggers=loggers,
         )
-    log.info("results in %s", conf.output_dir)
-    return metrics
+    return {"evaluation": metrics, "output_dir": conf.output_dir} | run_info(loggers)
 
 
 def _download_checkpoint(conf: EvaluateConfig, dest: str) -> str:

@@ -48,6 +48,22 @@ def publish(loggers: Iterable[Logger], metrics: dict[str, float], files: Files =
                 logger.log_artifact(path, artifact_dir)
 
 
+def publish_curves(
+    loggers: Iterable[Logger], curves: Sequence[TransitionCurve], trained_on: str
+) -> None:
+    """Each transition curve as the history of one metric, ``curve/P/E0.0`` (transfer:
+    ``curve/ando/P/E0.0``), its step 100 W: MLflow's charts then overlay the curves of
+    several runs (x axis "Step" = 100 W)."""
+    for logger in loggers:
+        if isinstance(logger, MLFlowLogger):
+            for t in curves:
+                prefix = "" if t.model == trained_on else f"{t.model}/"
+                steps = [round(100 * w) for w in t.curve.W]
+                logger.log_series(
+                    f"curve/{prefix}P/{energy_tag(t.energy)}", steps, t.curve.mean.tolist()
+                )
+
+
 def write_json(path: Path, obj: Any) -> Path:
     """JSON with dataclasses as objects and numpy arrays as lists."""
 
@@ -157,9 +173,8 @@ def write_training(
 ) -> tuple[dict[str, float], Files]:
     """The resolved config, the training curves and the summary; the best epoch's metrics."""
     (out / "config.yaml").write_text(OmegaConf.to_yaml(config))
-    plots.training_curves(
-        [h for h in history.epochs if "val/loss" in h], out / "training_curves.png"
-    )
+    epochs = [h for h in history.epochs if "val/loss" in h]
+    plots.training_curves(epochs, out / "training_curves.png", summary["best_epoch"])
     summary["output_dir"] = str(out)
     files = [(out / "config.yaml", None), (out / "training_curves.png", None)]
     files.append((write_json(out / "summary.json", summary), None))

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-T = TypeVar("T")
 
 
 def without_hydra(cfg: DictConfig) -> DictConfig:
@@ -53,16 +48,3 @@ def git_commit(cwd: str | Path = PROJECT_ROOT) -> str:
         )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-
-
-def exit_on_bad_input(job: Callable[[DictConfig], T], cfg: DictConfig) -> T:
-    """Run ``job``; bad input (a ValueError, or a ``_target_`` refusing its arguments) ends
-    the process with one line on stderr and exit code 2."""
-    try:
-        return job(cfg)
-    except (ValueError, InstantiationException) as err:
-        cause = err.__cause__ if isinstance(err, InstantiationException) else None
-        message = str(cause or err).splitlines()[0]
-        logging.getLogger("qpt").error("error: %s", message)
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(2)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from qpt.evaluation.fss import ScalingStudy, scaling_study
 from qpt.models.module import PhaseClassifier
 from qpt.reporting import publish, read_curves, write_study
 from qpt.runs import git_commit
+from qpt.sweeps import PARENT_FILE, run_name
 from qpt.tracking import build_loggers, ended_on_exit
 
 log = logging.getLogger(__name__)
@@ -91,9 +93,11 @@ class FiniteSizeScaling(Callback):
         config.output_dir = str(sweep_dir)  # the sweep's own files go beside its jobs
         conf: TrainConfig = typed(config)
         curves = sweep_curves(sweep_dir, conf.model.name, conf.disorder.train.energy)
-        run_name = f"fss-{conf.model.name}-{config.hydra.runtime.choices.net}"
-        tags = {"git_commit": git_commit(), "sweep_dir": str(sweep_dir)}
-        loggers = build_loggers(conf.logger, model=conf.model.name, run_name=run_name, tags=tags)
+        name = run_name("fss", conf.model.name, config.hydra.runtime.choices.net)
+        tags = {"git_commit": git_commit(), "sweep": str(sweep_dir)}
+        if (sweep_dir / PARENT_FILE).exists():  # nested under the sweep's run
+            tags["mlflow.parentRunId"] = json.loads((sweep_dir / PARENT_FILE).read_text())["run_id"]
+        loggers = build_loggers(conf.logger, model=conf.model.name, run_name=name, tags=tags)
         for lg in loggers:
             lg.log_hyperparams(
                 {"sizes": sorted(curves), "order": conf.fss.order, "window": conf.fss.window}

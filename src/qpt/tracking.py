@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from filelock import FileLock
 from hydra.utils import get_object, instantiate
+from mlflow.entities import Metric
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.loggers import MLFlowLogger as LightningMLFlowLogger
 
@@ -71,6 +72,7 @@ class MLFlowLogger(LightningMLFlowLogger):
         run_id: str | None = None,
         tags: dict[str, Any] | None = None,
     ):
+        self.tracking_uri = tracking_uri
         sqlite = tracking_uri.startswith("sqlite:///")
         db = Path(tracking_uri.removeprefix("sqlite:///").split("?")[0]) if sqlite else None
         self._lock_path = f"{db}.lock" if db else None
@@ -100,7 +102,20 @@ class MLFlowLogger(LightningMLFlowLogger):
         if self._initialized:
             return super().experiment
         with self._store_lock():
-            return super().experiment
+            client = super().experiment
+            # MLflow 3 opens an experiment in its GenAI view unless told it holds model training
+            client.set_experiment_tag(
+                self._experiment_id, "mlflow.experimentKind", "custom_model_development"
+            )
+            return client
+
+    def log_series(self, name: str, steps: list[int], values: list[float]) -> None:
+        """A curve as one metric's history (step: its x), so that MLflow's charts overlay
+        the curves of several runs."""
+        now = int(time.time() * 1000)
+        metrics = [Metric(name, float(v), now, int(s)) for s, v in zip(steps, values, strict=True)]
+        for i in range(0, len(metrics), 1000):
+            self.experiment.log_batch(self.run_id, metrics=metrics[i : i + 1000])
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self.experiment.log_artifact(self.run_id, str(path), artifact_path)
@@ -132,6 +147,19 @@ def build_loggers(configs: Mapping[str, Any], *, model: str, **names: Any) -> li
 
 def trackers(loggers: list[Logger]) -> list[MLFlowLogger]:
     return [lg for lg in loggers if isinstance(lg, MLFlowLogger)]
+
+
+def run_info(loggers: list[Logger]) -> dict[str, str]:
+    """Where the first MLflow logger records: run id and name, experiment, tracking URI."""
+    for t in trackers(loggers):
+        run = t.experiment.get_run(t.run_id)
+        return {
+            "run_id": t.run_id,
+            "run_name": run.info.run_name,
+            "experiment_id": t.experiment_id,
+            "tracking_uri": t.tracking_uri,
+        }
+    return {}
 
 
 @contextlib.contextmanager

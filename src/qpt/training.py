@@ -24,7 +24,8 @@ from qpt.models.module import PhaseClassifier
 from qpt.reporting import EpochHistory, publish, write_sample_images, write_training
 from qpt.runs import flatten, git_commit, plain
 from qpt.studies import single_network_study
-from qpt.tracking import build_loggers, ended_on_exit, trackers
+from qpt.sweeps import job_tags, run_name
+from qpt.tracking import build_loggers, ended_on_exit, run_info
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             if not trainer.is_global_zero:
                 return {}
             summary = history.summary(trainer.checkpoint_callback)
-            summary["run_id"] = next((t.run_id for t in trackers(loggers)), None)
+            summary |= run_info(loggers)
             _record(conf, plain(cfg), summary, history, dm, loggers)
             if conf.evaluate_after_training and summary["checkpoint"]:
                 summary["evaluation"] = _judge(conf, summary["checkpoint"], loggers)
@@ -72,8 +73,9 @@ def _loggers(conf: TrainConfig, meta: dict[str, Any]) -> list[Logger]:
     net = HydraConfig.get().runtime.choices.net
     tags = {"git_commit": git_commit(), "dataset_key": meta["dataset_key"], "net": net}
     tags |= {"model": conf.model.name, "L": str(conf.L), "output_dir": conf.output_dir}
-    run_name = f"{conf.model.name}-{net}-L{conf.L}"
-    return build_loggers(conf.logger, model=conf.model.name, run_name=run_name, tags=tags)
+    tags |= job_tags()
+    name = run_name(conf.model.name, net, f"L{conf.L}", job=tags.get("job"))
+    return build_loggers(conf.logger, model=conf.model.name, run_name=name, tags=tags)
 
 
 def _record(

@@ -32,15 +32,18 @@ def sample_panel(
     for ax in axes.ravel():
         ax.axis("off")
     for ax, img, title in zip(axes.ravel(), images, titles, strict=False):
-        ax.imshow(img, cmap="viridis", origin="lower")
+        shown = ax.imshow(img, cmap="viridis", origin="lower")
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="|psi|^2")
         ax.set_title(title, fontsize=9)
     if suptitle:
         fig.suptitle(suptitle)
     _save(fig, path, dpi=90)
 
 
-def training_curves(history: Sequence[dict[str, float]], path: str | os.PathLike) -> None:
-    """Loss and accuracy per epoch, train and validation."""
+def training_curves(
+    history: Sequence[dict[str, float]], path: str | os.PathLike, best_epoch: int | None = None
+) -> None:
+    """Loss and accuracy per epoch, train and validation; the epoch kept, marked."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
     epochs = [h["epoch"] for h in history]
     for stage, style in (("train", "-"), ("val", "--")):
@@ -50,6 +53,8 @@ def training_curves(history: Sequence[dict[str, float]], path: str | os.PathLike
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", yscale="log")
     ax_acc.set(xlabel="epoch", ylabel="accuracy")
     for ax in (ax_loss, ax_acc):
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="k", ls=":", lw=1, label=f"kept: epoch {best_epoch}")
         ax.legend()
         ax.grid(alpha=0.3)
     _save(fig, path, dpi=90)
@@ -74,9 +79,26 @@ def transition_curves(curves, path: str | os.PathLike, *, title: str = "") -> No
             label=f"E = {t.energy:g}: W* = {cross.W:.2f} [{cross.lo:.2f}, {cross.hi:.2f}]",
         )
         if t.reference_wc is not None:
-            ax.axvline(t.reference_wc, color=color, ls="--", lw=1)
+            ax.axvline(
+                t.reference_wc,
+                color=color,
+                ls="--",
+                lw=1,
+                label=f"literature W_c = {t.reference_wc}",
+            )
+        if np.isfinite(cross.W):
+            ax.plot(
+                [cross.W],
+                [0.5],
+                marker="D",
+                ms=7,
+                color=color,
+                mec="k",
+                ls="none",
+                label=f"W* (E = {t.energy:g})",
+            )
         if np.isfinite(cross.lo) and np.isfinite(cross.hi):
-            ax.axvspan(cross.lo, cross.hi, color=color, alpha=0.15)
+            ax.axvspan(cross.lo, cross.hi, color=color, alpha=0.15, label="95% interval of W*")
     ax.axhline(0.5, color="gray", ls=":", lw=1)
     ax.set(xlabel="disorder W", ylabel=f"P({curves[0].phase})", ylim=(-0.03, 1.03), title=title)
     ax.legend(fontsize=8, loc="upper right")

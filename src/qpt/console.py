@@ -1,0 +1,119 @@
+"""What a person sees in the terminal: no third-party noise, one line per error, and a
+summary of every run (where its outputs went, its MLflow run, its numbers) at the end.
+
+In a Hydra sweep a failing job is recorded (``status.json`` in its output directory) and the
+sweep goes on; :mod:`qpt.sweeps` reports every job when the sweep ends.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+STATUS_FILE = "status.json"
+
+
+class _NoTips(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip:" not in record.getMessage()
+
+
+def quiet() -> None:
+    """Silence what third-party libraries print that a qpt user cannot act on."""
+    for message in (
+        r".*isinstance\(treespec, LeafSpec\).*",
+        r".*smaller than the logging interval.*",
+    ):
+        warnings.filterwarnings("ignore", message=message)
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_NoTips())
+    logging.getLogger("pytorch_lightning.loggers.mlflow").setLevel(logging.ERROR)  # "Creating it."
+
+
+def bad_input_message(err: BaseException) -> str | None:
+    """The one line for bad input (a ValueError, or a ``_target_`` refusing its arguments);
+    None for anything else (a bug: its traceback is worth more)."""
+    if isinstance(err, InstantiationException) and isinstance(
+        err.__cause__, (ValueError, TypeError)
+    ):
+        err = err.__cause__
+    elif not isinstance(err, ValueError):
+        return None
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+def run(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dict[str, Any]:
+    """Run an entry point's job: quiet console; bad input is one line on stderr and exit
+    code 2; at the end, the run's summary. In a sweep, a failed job is recorded and
+    the next one runs."""
+    quiet()
+    hydra = HydraConfig.get()
+    in_sweep = hydra.mode == RunMode.MULTIRUN
+    status = Path(hydra.runtime.output_dir) / STATUS_FILE
+    try:
+        summary = job(cfg)
+    except Exception as err:
+        message = bad_input_message(err)
+        if not in_sweep and message is None:
+            raise
+        text = f"error: {message or repr(err)}"
+        print(text, file=sys.stderr)
+        if not in_sweep:
+            sys.exit(2)
+        logging.getLogger("qpt").exception("job %s failed", hydra.job.num)
+        _write(status, {"status": "FAILED", "error": text, "overrides": list(hydra.overrides.task)})
+        return {}
+    _write(
+        status, {"status": "FINISHED", "overrides": list(hydra.overrides.task)} | _numbers(summary)
+    )
+    print(summary_block(summary), flush=True)
+    return summary
+
+
+def _write(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, default=str))
+
+
+def _numbers(summary: dict[str, Any]) -> dict[str, Any]:
+    keys = ("val_acc", "best_epoch", "run_id", "run_name", "output_dir", "evaluation", "discovery")
+    return {k: summary[k] for k in keys if k in summary}
+
+
+def run_url(summary: dict[str, Any]) -> str | None:
+    """The run's page in the MLflow UI (model-training view): the server the tracking URI
+    names, or ``make mlflow-ui``'s for a local sqlite store."""
+    if not summary.get("run_id"):
+        return None
+    uri = summary["tracking_uri"]
+    base = uri.rstrip("/") if uri.startswith("http") else "http://127.0.0.1:5000"
+    return f"{base}/#/experiments/{summary['experiment_id']}/runs/{summary['run_id']}"
+
+
+def summary_block(summary: dict[str, Any]) -> str:
+    """A few lines a person reads after a run."""
+    lines = ["", "== qpt: run finished ==", f"outputs:    {summary.get('output_dir')}"]
+    if summary.get("run_id"):
+        lines.append(f"MLflow run: {summary['run_name']} (id {summary['run_id']})")
+        lines.append(f"  open:     {run_url(summary)}   (`make mlflow-ui` serves a local store)")
+    if "val_acc" in summary:
+        lines.append(
+            f"validation accuracy: {summary['val_acc']:.4f} (best epoch {summary['best_epoch']})"
+        )
+    evaluation = summary.get("evaluation", {})
+    for name, value in sorted(evaluation.items()):
+        prefix, found, tag = name.partition("crossing_W/")
+        if found:
+            lo, hi = (evaluation.get(f"{prefix}crossing_W_{s}/{tag}") for s in ("lo", "hi"))
+            lines.append(f"W* {prefix}{tag}: {value:.3f} [{lo:.3f}, {hi:.3f}]")
+    lines += [f"  {line}" for line in summary.get("discovery", [])]
+    return "\n".join(lines)
