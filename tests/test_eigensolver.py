@@ -10,6 +10,7 @@ from qpt.physics import (
     eigenstates_near,
     eigenstates_near_dense,
     get_model,
+    levels_near,
     spectral_bounds,
 )
 
@@ -175,3 +176,49 @@ def test_window_holding_much_of_the_spectrum_goes_dense_and_stays_exact():
     expected = all_e[(all_e >= -0.5) & (all_e <= 0.5)]
     assert len(expected) > 512 // 8
     np.testing.assert_allclose(e_auto, expected, atol=1e-10)
+
+
+def test_a_failing_lapack_svd_falls_back(monkeypatch):
+    """LAPACK's gesdd can fail on an ordinary matrix (issue: SU(2), L = 32, W = 7): the
+    Kramers completion retries with gesvd and gives the same pairs."""
+    import scipy.linalg as la
+
+    from qpt.physics import eigensolver
+
+    H = get_model("su2").hamiltonian(12, 7.0, np.random.SeedSequence(2))
+    reference, _ = eigenstates_near(H, 0.0, 6)
+    svd = la.svd
+
+    def gesdd_fails(a, *args, lapack_driver="gesdd", **kwargs):
+        if lapack_driver == "gesdd":
+            raise la.LinAlgError("SVD did not converge")
+        return svd(a, *args, lapack_driver=lapack_driver, **kwargs)
+
+    monkeypatch.setattr(eigensolver.la, "svd", gesdd_fails)
+    energies, vectors = eigenstates_near(H, 0.0, 6)
+    np.testing.assert_allclose(energies, reference, atol=1e-10)
+    np.testing.assert_allclose(
+        np.linalg.norm(H @ vectors - vectors * energies, axis=0), 0, atol=1e-8
+    )
+
+
+def test_a_failing_sparse_solver_falls_back_to_dense(monkeypatch, caplog):
+    """One bad realisation must not end a study of thousands: the dense route takes over."""
+    from scipy.sparse.linalg import ArpackNoConvergence
+
+    from qpt.physics import eigensolver
+
+    H = get_model("su2").hamiltonian(12, 6.0, np.random.SeedSequence(3))
+
+    def no_convergence(*args, **kwargs):
+        raise ArpackNoConvergence("ARPACK error -1: No convergence", [], [])
+
+    dense, dense_levels = (
+        eigenstates_near(H, 0.0, 4, method="dense"),
+        levels_near(H, 0.0, 4, method="dense"),
+    )
+    monkeypatch.setattr(eigensolver, "_shift_invert", no_convergence)
+    energies, _ = eigenstates_near(H, 0.0, 4, method="sparse")
+    np.testing.assert_allclose(energies, dense[0], atol=1e-10)
+    np.testing.assert_allclose(levels_near(H, 0.0, 4, method="sparse"), dense_levels, atol=1e-10)
+    assert "solving it densely" in caplog.text

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -44,6 +45,7 @@ class TrainConfig:
     seed: int = at_least(0)
     symmetry: str  # checked by the classifier (qpt.models.symmetry)
     output_dir: str
+    resume: str | None  # "auto": the interrupted checkpoint of output_dir, if any; or a path
     model: ModelConfig
     net: Any  # an nn.Module taking L first
     optim: OptimConfig
@@ -59,7 +61,15 @@ class TrainConfig:
     task: str = one_of(("train", "discover"))  # discover: qpt.discovery, from the ranges only
     discover: DiscoverConfig | None
 
+    def checkpoint_to_resume(self) -> str | None:
+        if self.resume == "auto":
+            path = Path(self.output_dir) / "checkpoints" / "interrupted.ckpt"
+            return str(path) if path.is_file() else None
+        return self.resume
+
     def validate(self, prefix: str = "") -> None:
+        if self.resume not in (None, "auto") and not Path(self.resume).is_file():
+            raise ValueError(f"resume={self.resume!r}: no such checkpoint")
         if self.disorder.test.relative and not self.disorder.train.relative:
             raise ValueError(
                 "disorder.test.relative=true needs the W_c that training was told; training "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import warnings
 from collections.abc import Callable
@@ -51,16 +52,40 @@ def bad_input_message(err: BaseException) -> str | None:
     return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
+class Interrupted(BaseException):
+    """SIGTERM (how Slurm preempts or times out a job) or SIGINT, raised where the job was:
+    MLflow runs end KILLED, training saves a checkpoint to resume from (``resume=auto``)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise Interrupted(signum)
+
+
 def run(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dict[str, Any]:
     """Run an entry point's job: quiet console; bad input is one line on stderr and exit
-    code 2; at the end, the run's summary. In a sweep, a failed job is recorded and
-    the next one runs."""
+    code 2; SIGTERM or SIGINT one line and exit code 128 + signal; at the end, the run's
+    summary. In a sweep, a failed job is recorded and the next one runs."""
     quiet()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _interrupt)
     hydra = HydraConfig.get()
     in_sweep = hydra.mode == RunMode.MULTIRUN
     status = Path(hydra.runtime.output_dir) / STATUS_FILE
     try:
         summary = job(cfg)
+    except Interrupted as err:
+        print(
+            f"error: interrupted by {err}; outputs so far in {hydra.runtime.output_dir}",
+            file=sys.stderr,
+        )
+        _write(
+            status, {"status": "KILLED", "error": str(err), "overrides": list(hydra.overrides.task)}
+        )
+        sys.exit(128 + err.signum)
     except Exception as err:
         message = bad_input_message(err)
         if not in_sweep and message is None:
@@ -96,7 +121,8 @@ def run_url(summary: dict[str, Any]) -> str | None:
         return None
     uri = summary["tracking_uri"]
     base = uri.rstrip("/") if uri.startswith("http") else "http://127.0.0.1:5000"
-    return f"{base}/#/experiments/{summary['experiment_id']}/runs/{summary['run_id']}"
+    page = f"#/experiments/{summary['experiment_id']}/runs/{summary['run_id']}"
+    return f"{base}/{page}?workflowType=machine_learning"  # the model-training view
 
 
 def summary_block(summary: dict[str, Any]) -> str:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import random
+import socket
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -23,6 +25,8 @@ from hydra.utils import get_object, instantiate
 from mlflow.entities import Metric
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.loggers import MLFlowLogger as LightningMLFlowLogger
+
+from qpt.console import Interrupted
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -73,6 +77,8 @@ class MLFlowLogger(LightningMLFlowLogger):
         tags: dict[str, Any] | None = None,
     ):
         self.tracking_uri = tracking_uri
+        # whose run this is: a later start on this host marks it KILLED once the pid is gone
+        tags = {**(tags or {}), HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
         sqlite = tracking_uri.startswith("sqlite:///")
         db = Path(tracking_uri.removeprefix("sqlite:///").split("?")[0]) if sqlite else None
         self._lock_path = f"{db}.lock" if db else None
@@ -107,6 +113,7 @@ class MLFlowLogger(LightningMLFlowLogger):
             client.set_experiment_tag(
                 self._experiment_id, "mlflow.experimentKind", "custom_model_development"
             )
+            mark_orphans_killed(client, self._experiment_id)
             return client
 
     def log_series(self, name: str, steps: list[int], values: list[float]) -> None:
@@ -129,6 +136,35 @@ class MLFlowLogger(LightningMLFlowLogger):
     def end(self, status: str = "FINISHED") -> None:
         if self._initialized:
             self.experiment.set_terminated(self.run_id, status)
+
+
+HOST_TAG, PID_TAG = "qpt.host", "qpt.pid"
+
+
+def mark_orphans_killed(client: Any, experiment_id: str) -> list[str]:
+    """RUNNING runs of this host whose process is gone (killed with -9, the node lost...)
+    become KILLED; returns their ids."""
+    host = socket.gethostname()
+    query = f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'"
+    orphans = []
+    for run in client.search_runs([experiment_id], filter_string=query, max_results=1000):
+        pid = int(run.data.tags.get(PID_TAG, "0"))
+        if pid != os.getpid() and not _alive(pid):
+            client.set_terminated(run.info.run_id, "KILLED")
+            orphans.append(run.info.run_id)
+    if orphans:
+        log.warning("marked %d run(s) KILLED whose process is gone: %s", len(orphans), orphans)
+    return orphans
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return pid > 0
 
 
 def build_loggers(configs: Mapping[str, Any], *, model: str, **names: Any) -> list[Logger]:
@@ -169,7 +205,7 @@ def ended_on_exit(loggers: list[Logger]) -> Any:
         yield
     except BaseException as err:
         for t in trackers(loggers):
-            t.end("KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
+            t.end("KILLED" if isinstance(err, (KeyboardInterrupt, Interrupted)) else "FAILED")
         raise
     for t in trackers(loggers):
         t.end()

@@ -52,7 +52,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         lg.log_hyperparams(flatten(plain(cfg)))
     try:
         with ended_on_exit(loggers):
-            trainer.fit(classifier, datamodule=dm)
+            resume = conf.checkpoint_to_resume()
+            if resume:
+                log.info("resuming from %s", resume)
+            trainer.fit(classifier, datamodule=dm, ckpt_path=resume)
             if not trainer.is_global_zero:
                 return {}
             summary = history.summary(trainer.checkpoint_callback)

@@ -8,6 +8,7 @@ tiny fixed amount so that it never sits exactly on an eigenvalue (a singular fac
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Literal
 
@@ -19,6 +20,7 @@ import scipy.sparse.linalg as sla
 from qpt.physics.lattice import nested_dissection_order
 
 Method = Literal["auto", "sparse", "dense"]
+log = logging.getLogger(__name__)
 
 #: below this dimension "auto" diagonalises densely (LAPACK beats ARPACK's setup there)
 DENSE_MAX_DIM = 200
@@ -130,9 +132,19 @@ def _kramers_completed(H: sp.spmatrix, vectors: np.ndarray) -> tuple[np.ndarray,
     pair), so asking ARPACK for k states can return k distinct levels instead of k/2 pairs.
     Closing the subspace under T adds the missing partners exactly.
     """
-    basis = la.orth(np.hstack([vectors, time_reversal(vectors)]), rcond=1e-8)
+    basis = _orthonormal_basis(np.hstack([vectors, time_reversal(vectors)]), rcond=1e-8)
     energies, coeffs = la.eigh(basis.conj().T @ (H @ basis))
     return energies, basis @ coeffs
+
+
+def _orthonormal_basis(a: np.ndarray, rcond: float) -> np.ndarray:
+    """``scipy.linalg.orth``, but where LAPACK's divide-and-conquer SVD (gesdd) does not
+    converge, as it can on an ordinary finite matrix, the slower QR-iteration one (gesvd)."""
+    try:
+        u, s, _ = la.svd(a, full_matrices=False, lapack_driver="gesdd")
+    except la.LinAlgError:
+        u, s, _ = la.svd(a, full_matrices=False, lapack_driver="gesvd")
+    return u[:, s > rcond * s.max()]
 
 
 def _sorted_by_distance(energies: np.ndarray, vectors: np.ndarray, energy: float, k: int):
@@ -175,9 +187,16 @@ def eigenstates_near(
     # ARPACK needs k < dim - 1; beyond that the dense route is the right tool anyway.
     if method == "dense" or (method == "auto" and dim <= DENSE_MAX_DIM) or k >= dim - 1:
         return eigenstates_near_dense(H, energy, k)
-    energies, vectors = _shift_invert(H, energy, k, safe=False)
-    if _max_residual(H, energies, vectors) > RESIDUAL_TOL:
-        energies, vectors = _shift_invert(H, energy, k, safe=True)
+    try:
+        energies, vectors = _shift_invert(H, energy, k, safe=False)
+        if _max_residual(H, energies, vectors) > RESIDUAL_TOL:
+            energies, vectors = _shift_invert(H, energy, k, safe=True)
+    except (la.LinAlgError, sla.ArpackError, RuntimeError) as err:
+        # a study of thousands of realisations must not die on one: LAPACK's dense route
+        log.warning(
+            "sparse eigensolver failed (%s) on a %d x %d matrix; solving it densely", err, *H.shape
+        )
+        return eigenstates_near_dense(H, energy, k)
     return energies, _normalise_phase(vectors)
 
 
@@ -219,23 +238,37 @@ def levels_near(H: sp.spmatrix, energy: float, k: int, *, method: Method = "auto
     energy = _check_energy(H, energy)
     step = 2 if has_kramers_symmetry(H) else 1
     k = _check_k(k, dim // step)
-    if method == "dense" or (method == "auto" and dim <= DENSE_MAX_DIM) or k >= dim // step - 2:
+    dense = method == "dense" or (method == "auto" and dim <= DENSE_MAX_DIM) or k >= dim // step - 2
+    if not dense:
+        try:
+            levels = _distinct_levels(H, energy, k, step)
+        except (la.LinAlgError, sla.ArpackError, RuntimeError) as err:
+            log.warning(
+                "sparse eigensolver failed (%s) on a %d x %d matrix; solving it densely",
+                err,
+                *H.shape,
+            )
+            dense = True
+    if dense:
         levels = la.eigvalsh(H.toarray())[::step]
-    else:
-        # ARPACK's restarts let the partner of a Kramers pair in now and then: ask for room
-        levels, wanted = np.empty(0), min(dim - 2, step * k + 2)
-        while len(levels) < k:
-            for safe in (False, True):
-                energies, vectors = _shift_invert(H, energy, wanted, safe=safe, complete=False)
-                if _max_residual(H, energies, vectors) <= RESIDUAL_TOL:
-                    break
-            levels = np.sort(energies)
-            levels = levels[
-                np.concatenate([[True], np.diff(levels) > 1e-8 * max(1.0, abs(energy))])
-            ]
-            wanted = min(dim - 2, wanted + step * (k - len(levels)) + 2)
     nearest = np.argsort(np.abs(levels - energy), kind="stable")[:k]
     return np.sort(levels[nearest])
+
+
+def _distinct_levels(H: sp.spmatrix, energy: float, k: int, step: int) -> np.ndarray:
+    """At least k distinct levels near ``energy`` by shift-invert (``step`` 2: Kramers)."""
+    dim = H.shape[0]
+    # ARPACK's restarts let the partner of a Kramers pair in now and then: ask for room
+    levels, wanted = np.empty(0), min(dim - 2, step * k + 2)
+    while len(levels) < k:
+        for safe in (False, True):
+            energies, vectors = _shift_invert(H, energy, wanted, safe=safe, complete=False)
+            if _max_residual(H, energies, vectors) <= RESIDUAL_TOL:
+                break
+        levels = np.sort(energies)
+        levels = levels[np.concatenate([[True], np.diff(levels) > 1e-8 * max(1.0, abs(energy))])]
+        wanted = min(dim - 2, wanted + step * (k - len(levels)) + 2)
+    return levels
 
 
 def eigenstates_in_window(

@@ -1,0 +1,91 @@
+"""A job as a cluster treats it: stopped by SIGTERM (preemption), killed with -9."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import ROOT, tiny_overrides
+
+
+def start(args: list[str], tmp: Path) -> subprocess.Popen:
+    env = os.environ | {
+        "PYTHONUNBUFFERED": "1",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db",
+    }
+    command = [sys.executable, str(ROOT / "train.py"), *args]
+    return subprocess.Popen(
+        command, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def wait_for(path: Path, process: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.time() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()[1][-2000:]
+        assert time.time() < deadline, f"{path} never appeared"
+        time.sleep(0.1)
+
+
+def runs(tmp: Path) -> list:
+    client = MlflowClient(f"sqlite:///{tmp}/mlflow.db")
+    return client, client.search_runs([client.get_experiment_by_name("qpt-su2").experiment_id])
+
+
+LONG = ["disorder.train.states_per_phase=400", "trainer.max_epochs=40", "trainer.min_epochs=40"]
+
+
+def test_sigterm_kills_the_run_with_a_checkpoint_and_a_rerun_resumes(tmp_path):
+    out = tmp_path / "run"
+    args = [
+        *tiny_overrides(tmp_path),
+        *LONG,
+        f"hydra.run.dir={out}",
+        "evaluate_after_training=false",
+    ]
+    job = start(args, tmp_path)
+    wait_for(out / "checkpoints" / "best.ckpt", job)  # an epoch has been validated
+    job.send_signal(signal.SIGTERM)
+    _, stderr = job.communicate(timeout=120)
+    assert job.returncode == 128 + signal.SIGTERM
+    assert stderr.count("error: interrupted by SIGTERM") == 1 and "Traceback" not in stderr
+    client, (run,) = runs(tmp_path)
+    assert run.info.status == "KILLED"
+    saved = torch.load(out / "checkpoints" / "interrupted.ckpt", weights_only=True)["epoch"]
+    # the same job again (a requeued cluster job runs in the same directory): it resumes
+    again = start(
+        [*args, "trainer.max_epochs=2", "trainer.min_epochs=2"] if saved >= 2 else args, tmp_path
+    )
+    again.communicate(timeout=300)
+    assert again.returncode == 0
+    client, all_runs = runs(tmp_path)
+    (rerun,) = [r for r in all_runs if r.info.run_id != run.info.run_id]
+    steps = [m.step for m in client.get_metric_history(rerun.info.run_id, "val/loss")]
+    assert rerun.info.status == "FINISHED" and min(steps, default=saved) >= saved
+
+
+def test_a_run_killed_with_sigkill_is_marked_killed_by_the_next_start(tmp_path):
+    out = tmp_path / "run"
+    job = start([*tiny_overrides(tmp_path), *LONG, f"hydra.run.dir={out}"], tmp_path)
+    wait_for(out / "checkpoints" / "best.ckpt", job)
+    job.kill()
+    job.wait()
+    _, (orphan,) = runs(tmp_path)
+    assert orphan.info.status == "RUNNING"  # nobody could say otherwise
+    nxt = start(
+        [
+            *tiny_overrides(tmp_path),
+            f"hydra.run.dir={tmp_path}/next",
+            "evaluate_after_training=false",
+        ],
+        tmp_path,
+    )
+    nxt.communicate(timeout=300)
+    assert nxt.returncode == 0
+    client, _ = runs(tmp_path)
+    assert client.get_run(orphan.info.run_id).info.status == "KILLED"
