@@ -71,7 +71,6 @@ def test_discovery_run_end_to_end(tmp_run_dir):
         "disorder.train.states_per_phase=24",
         "discover.confusion.L=8",
         "discover.confusion.states_per_w=4",
-        "discover.confusion.trials.n_w=4",
         "discover.confusion.replicas=1",
         "discover.confusion.epochs=1",
         "discover.r.realisations=4",

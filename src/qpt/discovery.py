@@ -226,7 +226,8 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
     ).unsqueeze(1)
     order = np.random.default_rng(conf.seed).permutation(len(W))
     val, train = order[: len(W) // 5], order[len(W) // 5 :]
-    trials = np.array(route.trials.values())
+    w_values = np.array(d.grid.values())
+    trials = (w_values[1:] + w_values[:-1]) / 2
     meta = grid_meta(conf, route.L)
     correct = np.empty((route.replicas, len(trials), len(val)), bool)
     for t, boundary in enumerate(trials):

@@ -85,12 +85,11 @@ class NetworkRoute:
 
 @dataclass
 class ConfusionRoute:
-    """Learning by confusion at one size: ``replicas`` networks per trial boundary, trained
-    ``epochs`` epochs on the training ranges' and the grid's states of that size."""
+    """Learning by confusion on the grid's states of one size: ``replicas`` networks per
+    trial boundary (the midpoints between grid values), each trained ``epochs`` epochs."""
 
     L: int = at_least(8)
-    states_per_w: int = at_least(1)  # states on the discovery grid, beside the ranges' states
-    trials: WGrid
+    states_per_w: int = at_least(1)  # states at each W of the discovery grid
     replicas: int = at_least(1)
     epochs: int = at_least(1)
 

@@ -5,9 +5,11 @@ labelling, and record its validation accuracy. A boundary at the true transition
 with what the states show, so the accuracy has an interior maximum there; boundaries inside
 one phase contradict the states and confuse the network. Nothing about W_c is assumed.
 
-Here the accuracy of each trial is averaged over its networks (replicas); the peak is the
-vertex of the parabola through the best trial and its neighbours; its interval comes from a
-bootstrap over the validation states, which every trial judges (resampled jointly).
+The trial boundaries are the midpoints between the W values of the states (a boundary
+between two values splits them as any other there would). The accuracy of each trial is
+averaged over its networks (replicas); the peak is the highest point between the two arms
+that fall from the ends, refined by a parabola; its interval comes from a bootstrap over the
+validation states, which every trial judges (resampled jointly).
 """
 
 from __future__ import annotations
@@ -29,11 +31,17 @@ class ConfusionCurve:
 
 
 def interior_peak(trials: np.ndarray, accuracy: np.ndarray) -> float:
-    """W' of the highest interior point, refined by the parabola through it and its two
-    neighbours (clipped to them); NaN if the maximum sits at an end of the trial grid."""
-    i = int(np.argmax(accuracy))
-    if i == 0 or i == len(trials) - 1:
+    """W' of the interior maximum of a W-shaped accuracy curve: past the two arms that fall
+    from the ends (a boundary near an end of the data is trivially learned), the highest
+    point, refined by the parabola through it and its neighbours; NaN if there is none."""
+    n, left, right = len(accuracy), 0, len(accuracy) - 1
+    while left + 1 < n and accuracy[left + 1] <= accuracy[left]:
+        left += 1
+    while right > 0 and accuracy[right - 1] <= accuracy[right]:
+        right -= 1
+    if right - left < 2:
         return math.nan
+    i = left + 1 + int(np.argmax(accuracy[left + 1 : right]))
     (x0, x1, x2), (y0, y1, y2) = trials[i - 1 : i + 2], accuracy[i - 1 : i + 2]
     denominator = (x0 - x1) * (x0 - x2) * (x1 - x2)
     a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / denominator
