@@ -16,6 +16,7 @@ from qpt.config import TrainConfig, typed
 from qpt.models.checkpoint import load_classifier
 from qpt.physics import register
 from qpt.physics.su2 import SU2Model
+from qpt.sweeps import run_name
 from qpt.training import train
 from tests.conftest import ROOT, compose_cfg, run_script, tiny_overrides
 
@@ -87,6 +88,13 @@ def test_tiny_run_is_tracked_in_mlflow(tmp_run_dir, model, net):
     assert "best/best.ckpt" in {a.path for a in client.list_artifacts(run.info.run_id, "best")}
     history = client.get_metric_history(run.info.run_id, "val/loss")
     assert [m.step for m in history] == [0]  # per-epoch metrics: the step is the epoch
+
+
+def test_identical_runs_get_different_names():
+    """Jobs of a cluster array can start in the same second with the same config."""
+    names = [run_name("su2", "deep", "L40") for _ in range(100)]
+    assert len(set(names)) == 100 and all(n.startswith("su2-deep-L40-") for n in names)
+    assert run_name("su2", "deep", job="3").endswith("-job3")
 
 
 def test_reloaded_checkpoint_gives_identical_predictions(tmp_run_dir):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,11 @@ PARENT_FILE = "mlflow_parent_run.json"
 
 
 def run_name(*parts: object, job: str | None = None) -> str:
-    """Readable and unique: what ran, when, and which job of a sweep."""
+    """Readable and unique: what ran, when (plus 4 random hex digits, since identical jobs of
+    a cluster array can start in the same second), and which job of a sweep."""
     stamp = datetime.datetime.now().strftime("%m%d-%H%M%S")
-    return "-".join(map(str, [*parts, stamp])) + (f"-job{job}" if job is not None else "")
+    parts = [*parts, stamp, uuid.uuid4().hex[:4]]
+    return "-".join(map(str, parts)) + (f"-job{job}" if job is not None else "")
 
 
 def job_tags() -> dict[str, str]:

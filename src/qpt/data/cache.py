@@ -1,6 +1,8 @@
 """Disk cache of generated ensembles: sharded .npy arrays with checksummed sidecars.
 
-Layout of one dataset (directory ``<model>-L<L>-<stream>-<key[:16]>``):
+Layout of one dataset (directory ``<model>-L<L>-<stream>-<key[:16]>-s<shard_size>``; the key
+is a hash of what determines the data, the shard size only of how it is cut into files, so
+jobs with different ``data.shard_size`` each get their own directory in a shared root):
 
     ensemble.json            what determines the data (the hash of it is the key)
     shard-00003.images.npy   (shard_size, L, L) float32, states 3*S .. 4*S - 1 (for a levels
@@ -9,9 +11,11 @@ Layout of one dataset (directory ``<model>-L<L>-<stream>-<key[:16]>``):
     shard-00003.json         sidecar: sha256 of both files; written last = shard committed
     shard-00003.lock         flock held while a process generates the shard
 
-Every file is written to a temporary name and renamed into place, so a crash leaves either
-the old state or the new one. A shard whose sidecar is missing, or whose files do not match
-it, is regenerated; an interrupted run therefore resumes with nothing lost or duplicated.
+Every file is written to a temporary name (``.<name>.<random>.tmp``) and renamed into place,
+so a crash leaves either the old state or the new one; the temporary files of a killed writer
+are removed by the next generating run. A shard whose sidecar is missing, or whose files do
+not match it, is regenerated; an interrupted run therefore resumes with nothing lost or
+duplicated. Files follow the umask, so a group can share a cache.
 Concurrent generators (two runs, or a cluster job array splitting shards) coordinate through
 the per-shard locks. Loading memory-maps the images.
 """
@@ -24,8 +28,9 @@ import hashlib
 import json
 import logging
 import os
+import re
+import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +45,10 @@ from qpt.data.generation import INFO_COLUMNS, default_workers, generate_chunks
 
 log = logging.getLogger(__name__)
 CHUNK = 16  # states per worker task: small enough for a smooth progress bar
+# a temporary file not written under a shard lock (ensemble.json) is written in milliseconds:
+# one this old belongs to a writer that died
+STALE_TMP_S = 15 * 60
+_SHARD_TMP = re.compile(r"\.shard-(\d+)\.")
 
 
 def _sha256(path: Path) -> str:
@@ -50,8 +59,19 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _create_tmp(path: Path) -> tuple[int, Path]:
+    # not mkstemp: its files are 0600, unreadable by a group sharing the cache; mode 0666 with
+    # O_EXCL lets the kernel apply the umask (and default ACLs) as for any other new file
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
 def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_tmp(path)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -109,7 +129,8 @@ class EnsembleCache:
         self.ensemble, self.shard_size = ensemble, int(shard_size)
         key = ensemble.key()
         self.key = key
-        self.dir = Path(root) / f"{ensemble.model}-L{ensemble.L}-{ensemble.stream}-{key[:16]}"
+        name = f"{ensemble.model}-L{ensemble.L}-{ensemble.stream}-{key[:16]}-s{self.shard_size}"
+        self.dir = Path(root) / name
 
     # -- paths ---------------------------------------------------------------------------
     def _path(self, shard: int, what: str) -> Path:
@@ -129,6 +150,7 @@ class EnsembleCache:
 
     def _init_dir(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_tmp()
         spec = self.dir / "ensemble.json"
         if spec.exists():
             try:
@@ -167,7 +189,8 @@ class EnsembleCache:
     # -- generation ------------------------------------------------------------------------
     @contextlib.contextmanager
     def _lock(self, shard: int, blocking: bool) -> Iterator[bool]:
-        fd = os.open(self._path(shard, "lock"), os.O_CREAT | os.O_RDWR, 0o644)
+        # 0666 under the umask: a group member sharing the cache must be able to open it O_RDWR
+        fd = os.open(self._path(shard, "lock"), os.O_CREAT | os.O_RDWR, 0o666)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
@@ -177,6 +200,27 @@ class EnsembleCache:
             yield True
         finally:
             os.close(fd)  # releases the lock
+
+    def _remove_tmp(self, shard: int) -> None:
+        """Delete the shard's temporary files; the caller holds its lock, so none is live."""
+        for tmp in self.dir.glob(f".shard-{shard:05d}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    def _remove_stale_tmp(self) -> None:
+        """Delete what killed writers left: a shard's temporary files whenever its lock is free
+        (its writers hold it throughout), any other one once it is old."""
+        shards = set()
+        for tmp in self.dir.glob(".*.tmp"):
+            if m := _SHARD_TMP.match(tmp.name):
+                shards.add(int(m.group(1)))
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    if time.time() - tmp.stat().st_mtime > STALE_TMP_S:
+                        tmp.unlink()
+        for s in sorted(shards):
+            with self._lock(s, blocking=False) as mine:
+                if mine:
+                    self._remove_tmp(s)
 
     def _write_shard(self, shard: int, images: np.ndarray, info: np.ndarray) -> None:
         meta = {}
@@ -190,6 +234,7 @@ class EnsembleCache:
         S = self.shard_size
         ranges, owner = [], []
         for s in shards:
+            self._remove_tmp(s)  # a writer of s that died while this process waited for its lock
             for a in range(s * S, (s + 1) * S, CHUNK):
                 ranges.append((a, min(a + CHUNK, (s + 1) * S)))
                 owner.append(s)
@@ -285,17 +330,51 @@ class EnsembleCache:
         return self.load(n_states)
 
 
+def _read_spec(spec: Path) -> dict[str, Any]:
+    """A dataset's ensemble.json; ValueError saying what is wrong with it."""
+    try:
+        desc = json.loads(spec.read_text())
+    except ValueError as err:  # JSON or UTF-8
+        raise ValueError(f"not valid JSON ({err})") from None
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise ValueError(f"unreadable ({err.strerror})") from None
+    fields = desc if isinstance(desc, dict) else {}
+    size = fields.get("shard_size")
+    if not isinstance(fields.get("ensemble"), dict) or not isinstance(size, int) or size < 1:
+        raise ValueError("lacks a valid 'ensemble' or 'shard_size'")
+    return desc
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except FileNotFoundError:  # a temporary file renamed meanwhile by a running job
+        return 0
+
+
 def list_caches(root: str | os.PathLike) -> list[dict[str, Any]]:
-    """One summary per cached dataset under ``root``."""
+    """One summary per cached dataset under ``root``; a dataset whose ensemble.json is
+    damaged is listed with ``corrupt`` saying why (its other fields unknown)."""
+    root = Path(root)
+    # a mistyped root must not read as "no cached datasets"
+    if not root.exists():
+        raise FileNotFoundError(f"cache root {root} does not exist")
+    if not root.is_dir():
+        raise NotADirectoryError(f"cache root {root} is not a directory")
     out = []
-    for spec in sorted(Path(root).glob("*/ensemble.json")):
-        d = spec.parent
+    for spec in sorted(root.glob("*/ensemble.json")):
+        d, corrupt = spec.parent, None
         try:
-            desc = json.loads(spec.read_text())
-        except (OSError, json.JSONDecodeError):
-            desc = {}
+            files = list(d.iterdir())
+            desc = _read_spec(spec)
+        except FileNotFoundError:  # cleared meanwhile
+            continue
+        except ValueError as err:
+            desc, corrupt = {}, f"{spec} is corrupt: {err}"
         ens = desc.get("ensemble", {})
-        shards = sorted(d.glob("shard-*.json"))
+        shards = [f for f in files if re.fullmatch(r"shard-\d+\.json", f.name)]
         out.append(
             {
                 "path": str(d),
@@ -303,8 +382,10 @@ def list_caches(root: str | os.PathLike) -> list[dict[str, Any]]:
                 "L": ens.get("L", "?"),
                 "stream": ens.get("stream", "?"),
                 "energy": ens.get("energy", "?"),
+                "shard_size": desc.get("shard_size", "?"),
                 "states": len(shards) * desc.get("shard_size", 0),
-                "bytes": sum(f.stat().st_size for f in d.iterdir() if f.is_file()),
+                "bytes": sum(_size(f) for f in files),
+                "corrupt": corrupt,
             }
         )
     return out
