@@ -9,7 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 import qpt.config  # noqa: F401  (registers the config schema)
-from qpt.console import run
+from qpt.console import hydra_entry, run
 
 
 @hydra.main(config_path="conf", config_name="evaluate", version_base="1.3")
@@ -20,4 +20,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    hydra_entry(main)

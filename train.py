@@ -11,7 +11,7 @@ import hydra
 from omegaconf import DictConfig
 
 import qpt.config  # noqa: F401  (registers the config schema)
-from qpt.console import run
+from qpt.console import hydra_entry, run
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
@@ -25,4 +25,4 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    hydra_entry(main)

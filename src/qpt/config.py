@@ -5,8 +5,10 @@ every value's type while composing (``L=abc`` fails there); :func:`typed` then c
 declared range and returns the config as objects, before anything is generated or trained.
 Values live in the YAML files; the layers own the schemas of their parts (``DataConfig``,
 ``EvaluationConfig``, ...). ``_target_`` nodes (network, optimiser, trainer, callbacks,
-loggers) and ``symmetry`` are checked by the classes they configure, which training builds
-before any work. Importing this module must stay light (no torch): train.py imports it.
+loggers) are checked against the annotations of the classes they name
+(:func:`qpt.schema.check_arguments`), and their ranges and ``symmetry`` by those classes,
+which training builds before any work. Importing this module must stay light (no torch):
+train.py imports it.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from qpt.data.config import DataConfig, DisorderConfig
+from qpt.data.config import DataConfig, DisorderConfig, TestGrid
 from qpt.evaluation.config import DiscoverConfig, EvaluationConfig, FSSConfig
-from qpt.physics import get_model
-from qpt.runs import without_hydra
-from qpt.schema import above, at_least, check, one_of
+from qpt.physics import LatticeModel, get_model
+from qpt.runs import path_safe, without_hydra
+from qpt.schema import above, at_least, check, check_arguments, one_of, writable_dir
 
 
 @dataclass
@@ -44,7 +46,7 @@ class TrainConfig:
     L: int = at_least(8)
     seed: int = at_least(0)
     symmetry: str  # checked by the classifier (qpt.models.symmetry)
-    output_dir: str
+    output_dir: str = writable_dir()
     resume: str | None  # "auto": the interrupted checkpoint of output_dir, if any; or a path
     model: ModelConfig
     net: Any  # an nn.Module taking L first
@@ -75,9 +77,15 @@ class TrainConfig:
                 "disorder.test.relative=true needs the W_c that training was told; training "
                 "on absolute ranges (disorder.train.relative=false) needs an absolute test grid"
             )
+        for name, node in self._targets():
+            check_arguments(node, name)
         physics = get_model(self.model.name, **self.model.params)
-        if self.disorder.train.relative:  # ranges in units of W_c: the model must know it
-            physics.critical_disorder(self.disorder.train.energy)
+        train = self.disorder.train
+        # ranges in units of W_c: the model must know it
+        wc = physics.critical_disorder(train.energy) if train.relative else None
+        physics.check_energy(
+            train.energy, self.L, train.phases[0][0] * (wc or 1.0), "disorder.train.energy"
+        )
         trained_class = physics.symmetry_class
         for other in self.evaluation.transfer_models:
             if get_model(other).symmetry_class != trained_class:
@@ -86,6 +94,15 @@ class TrainConfig:
                     f"{get_model(other).symmetry_class}, the network's model "
                     f"{self.model.name!r} class {trained_class}"
                 )
+        transfer = [get_model(m) for m in self.evaluation.transfer_models]
+        check_judged([physics, *transfer], self.L, wc, self.disorder.test, self.evaluation)
+
+    def _targets(self) -> list[tuple[str, Any]]:
+        """The ``_target_`` nodes, by their config keys."""
+        nodes = [("trainer", self.trainer), ("net", self.net)]
+        nodes += [(f"optim.{k}", n) for k, n in vars(self.optim).items() if isinstance(n, dict)]
+        nodes += [(f"callbacks.{k}", n) for k, n in self.callbacks.items()]
+        return nodes + [(f"logger.{k}", n) for k, n in self.logger.items()]
 
 
 @dataclass
@@ -95,7 +112,7 @@ class EvaluateConfig:
     target_model: str | None  # judge this model (same symmetry class); None: the training one
     seed: int | None = at_least(0)  # None: the checkpoint's training seed
     accelerator: str
-    output_dir: str
+    output_dir: str = writable_dir()
     disorder: DisorderConfig
     data: DataConfig
     evaluation: EvaluationConfig
@@ -107,12 +124,47 @@ class EvaluateConfig:
         targets = [self.target_model] if self.target_model else []
         for model in targets + self.evaluation.transfer_models:
             get_model(model)
+        for name, node in self.logger.items():
+            check_arguments(node, f"logger.{name}")
+
+    def check_checkpoint(self, meta: dict[str, Any]) -> str:
+        """What judging the network of ``meta`` (a checkpoint's) will ask, checked before any
+        state is drawn or any run recorded; returns the model judged."""
+        model = self.target_model or meta["model"]
+        params = meta["model_params"] if model == meta["model"] else {}  # as transition_curves
+        judged = [get_model(model, **params), *map(get_model, self.evaluation.transfer_models)]
+        check_judged(
+            judged, int(meta["L"]), meta["critical_disorder"], self.disorder.test, self.evaluation
+        )
+        return model
+
+
+def check_judged(
+    models: list[LatticeModel],
+    L: int,
+    wc_train: float | None,
+    grid: TestGrid,
+    ev: EvaluationConfig,
+) -> None:
+    """A test grid that can be drawn (a relative one needs the training W_c) and energies
+    with eigenstates in every judged model at the grid's weakest disorder, where the spectrum
+    is narrowest: else the judgement would fail after training, or after the run is created."""
+    w_min = grid.values(wc_train)[0]
+    if ev.energies:  # judged instead of the grid's own
+        name, energies = "evaluation.energies", ev.energies
+    else:
+        name, energies = "disorder.test.energies", grid.energies
+    for physics in models:
+        for energy in energies:
+            physics.check_energy(energy, L, w_min, name)
 
 
 ConfigStore.instance().store(name="train_schema", node=TrainConfig)
 # ${interactive:}: progress bars only for a person at a terminal, not in CI or Slurm logs
 OmegaConf.register_new_resolver("interactive", lambda: sys.stderr.isatty(), replace=True)
 ConfigStore.instance().store(name="evaluate_schema", node=EvaluateConfig)
+# ${path_safe:${model.name}}: names that become directories (Hydra's run dir) stay one name
+OmegaConf.register_new_resolver("path_safe", path_safe, replace=True)
 
 
 def typed(cfg: DictConfig) -> Any:

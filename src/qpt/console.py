@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import signal
 import sys
 import warnings
@@ -17,11 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
+from hydra.errors import (
+    HydraException,
+    InstantiationException,
+    MissingConfigException,
+    OverrideParseException,
+)
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 STATUS_FILE = "status.json"
+#: set once a job starts: an OSError before that is Hydra failing to create its output directory
+_job_started = False
 
 
 class _NoTips(logging.Filter):
@@ -34,10 +44,20 @@ def quiet() -> None:
     for message in (
         r".*isinstance\(treespec, LeafSpec\).*",
         r".*smaller than the logging interval.*",
+        # with an on-exception checkpoint Lightning reads ckpt_path=None as "last" and says
+        # so; qpt passes the checkpoint to resume from itself (TrainConfig.resume)
+        r".*ckpt_path=None\)` was called without a model.*",
+        r".*is set, but there is no last checkpoint available.*",
+        # on a Slurm machine, at every Trainer: qpt reaches Slurm through Hydra's launcher
+        r".*The `srun` command is available on your system but is not used.*",
     ):
         warnings.filterwarnings("ignore", message=message)
     logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_NoTips())
     logging.getLogger("pytorch_lightning.loggers.mlflow").setLevel(logging.ERROR)  # "Creating it."
+    # "Creating initial MLflow database tables...", to stderr, whenever a store is new
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+    # a progress bar for the one checkpoint evaluate.py run_id=... downloads
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def bad_input_message(err: BaseException) -> str | None:
@@ -50,6 +70,55 @@ def bad_input_message(err: BaseException) -> str | None:
     elif not isinstance(err, ValueError):
         return None
     return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+#: OmegaConf's names of the types a value could not be converted to, as qpt says them
+_TYPE_NAMES = {"Integer": "an integer", "Float": "a number", "Boolean": "true/false"}
+
+
+def composition_message(err: BaseException) -> str | None:
+    """The one line for what Hydra refuses before the job runs (an unknown option or key, a
+    value of the wrong type, an override it cannot parse, an output directory it cannot
+    create), or for bad input met in a sweep callback; None for anything else."""
+    cause = err.__cause__
+    if isinstance(err, MissingConfigException) and err.options and err.missing_cfg_file:
+        group, _, option = err.missing_cfg_file.rpartition("/")
+        return f"{group}={option} is not an option of {group}: {', '.join(err.options)}"
+    if isinstance(err, OverrideParseException):
+        return f"cannot parse the override {err.override!r}: {err.message.splitlines()[0]}"
+    if isinstance(err, HydraException) and isinstance(cause, OmegaConfBaseException):
+        text = cause.msg.splitlines()[0]
+        if isinstance(cause, ValidationError) and cause.full_key:
+            kind = re.search(r"converted to (\w+)", text)
+            if kind and kind.group(1) in _TYPE_NAMES:
+                return f"{cause.full_key}={cause.value!r} is not {_TYPE_NAMES[kind.group(1)]}"
+            return f"{cause.full_key}={cause.value!r}: {text}"
+        if isinstance(cause, AttributeError | KeyError) and cause.full_key:
+            return f"{cause.full_key!r} is not a config key"
+        return text
+    if isinstance(err, HydraException) and not isinstance(err, InstantiationException):
+        return str(err).splitlines()[0]
+    if isinstance(err, OSError) and not _job_started:
+        return f"cannot write {err.filename!r} (the output directory): {err.strerror}"
+    return bad_input_message(err)
+
+
+def hydra_entry(hydra_main: Callable[[], Any]) -> None:
+    """Run an entry point's ``@hydra.main`` function, so that what Hydra refuses is one line
+    on stderr and exit code 2 too (Hydra itself prints several, or a stack trace, and exits
+    with 1). ``HYDRA_FULL_ERROR=1`` keeps Hydra's own report."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        hydra_main()
+        return
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises what it would print: the one line is ours
+    try:
+        hydra_main()
+    except Exception as err:
+        message = composition_message(err)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
 
 
 class Interrupted(BaseException):
@@ -69,6 +138,8 @@ def run(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dict[st
     """Run an entry point's job: quiet console; bad input is one line on stderr and exit
     code 2; SIGTERM or SIGINT one line and exit code 128 + signal; at the end, the run's
     summary. In a sweep, a failed job is recorded and the next one runs."""
+    global _job_started
+    _job_started = True
     quiet()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _interrupt)

@@ -16,7 +16,7 @@ from qpt.config import EvaluateConfig, typed
 from qpt.data.config import TestGrid
 from qpt.data.testsets import TestSets
 from qpt.evaluation.config import EvaluationConfig
-from qpt.evaluation.evaluate import gap_sweep, transition_curves
+from qpt.evaluation.evaluate import gap_sweep, predictor, transition_curves
 from qpt.models.checkpoint import load_classifier
 from qpt.models.module import PhaseClassifier
 from qpt.reporting import publish, publish_curves, write_evaluation
@@ -77,7 +77,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         ckpt = conf.ckpt or _download_checkpoint(conf, tmp)
         classifier = load_classifier(ckpt, model=conf.target_model)
     meta = classifier.meta
-    model = conf.target_model or meta["model"]
+    # what judging will ask, before a state is drawn or a run recorded
+    model = conf.check_checkpoint(meta)
+    classifier.check_fits(conf.evaluation.transfer_models, int(meta["L"]))
+    predictor(conf.accelerator)
     tags = {
         "git_commit": git_commit(),
         "checkpoint": ckpt,

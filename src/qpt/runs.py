@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -36,15 +37,19 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def path_safe(name: str) -> str:
+    """``name`` as one path component: what is not a letter, digit, ``-``, ``_`` or ``.``
+    becomes ``_``, so that a name (an experiment's, a model's) cannot reach outside the
+    directory it is put in (``../../tmp/x`` -> ``.._.._tmp_x``)."""
+    safe = re.sub(r"[^\w.-]", "_", str(name))
+    return "_" if safe in ("", ".", "..") else safe
+
+
 def git_commit(cwd: str | Path = PROJECT_ROOT) -> str:
     """The checked-out commit, with "-dirty" if tracked files have uncommitted changes."""
     command = ["git", "describe", "--always", "--dirty", "--abbrev=40", "--exclude=*"]
     try:
-        return (
-            subprocess.run(
-                command, cwd=cwd, capture_output=True, text=True, timeout=10
-            ).stdout.strip()
-            or "unknown"
-        )
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    return done.stdout.strip() or "unknown"

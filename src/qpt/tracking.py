@@ -21,12 +21,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from filelock import FileLock
+from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.loggers import MLFlowLogger as LightningMLFlowLogger
 
 from qpt.console import Interrupted
+from qpt.runs import path_safe
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -82,18 +85,24 @@ class MLFlowLogger(LightningMLFlowLogger):
         sqlite = tracking_uri.startswith("sqlite:///")
         db = Path(tracking_uri.removeprefix("sqlite:///").split("?")[0]) if sqlite else None
         self._lock_path = f"{db}.lock" if db else None
-        with self._store_lock():
-            super().__init__(
-                experiment_name=experiment_name,
-                run_name=run_name,
-                tracking_uri=tracking_uri,
-                log_model=log_model,
-                run_id=run_id,
-                tags=tags,
-                artifact_location=(
-                    (db.resolve().parent / "mlartifacts" / experiment_name).as_uri() if db else None
-                ),
-            )
+        # the experiment's name as one directory: "../x" must not write outside mlartifacts
+        artifacts = db.resolve().parent / "mlartifacts" / path_safe(experiment_name) if db else None
+        try:
+            with self._store_lock():
+                super().__init__(
+                    experiment_name=experiment_name,
+                    run_name=run_name,
+                    tracking_uri=tracking_uri,
+                    log_model=log_model,
+                    run_id=run_id,
+                    tags=tags,
+                    artifact_location=artifacts.as_uri() if artifacts else None,
+                )
+        except (MlflowException, OSError) as err:  # an unknown scheme, an unwritable store
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0].split(". ")[0]
+            raise ValueError(
+                f"tracking_uri={tracking_uri!r} is not a store MLflow can open: {reason}"
+            ) from None
         self._mlflow_client = _RetryingClient(self._mlflow_client)
 
     def _store_lock(self) -> contextlib.AbstractContextManager:
@@ -173,11 +182,16 @@ def build_loggers(configs: Mapping[str, Any], *, model: str, **names: Any) -> li
     id of a run to add to)."""
     names = {"experiment_name": f"qpt-{model}", **names}
     loggers = []
-    for cfg in configs.values():
+    for key, cfg in configs.items():
         fill = issubclass(get_object(cfg["_target_"]), MLFlowLogger)
-        loggers.append(
-            instantiate(cfg, **{k: v for k, v in names.items() if fill and cfg.get(k) is None})
-        )
+        try:
+            loggers.append(
+                instantiate(cfg, **{k: v for k, v in names.items() if fill and cfg.get(k) is None})
+            )
+        except InstantiationException as err:
+            if not isinstance(err.__cause__, ValueError):
+                raise
+            raise ValueError(f"logger.{key}: {err.__cause__}") from None  # which logger
     return loggers
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from pytorch_lightning.loggers import CSVLogger, Logger
@@ -20,7 +21,7 @@ from qpt.data.datamodule import EigenstateDataModule
 from qpt.data.testsets import TestSets
 from qpt.evaluating import judge
 from qpt.models.checkpoint import load_classifier
-from qpt.models.module import PhaseClassifier
+from qpt.models.module import LOGGED_METRICS, PhaseClassifier
 from qpt.reporting import EpochHistory, publish, write_sample_images, write_training
 from qpt.runs import flatten, git_commit, plain
 from qpt.studies import single_network_study
@@ -40,10 +41,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     meta = dm.describe()
     classifier = PhaseClassifier(conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta)
     classifier.configure_optimizers()  # a bad optimiser fails now, not after generation
-    loggers = _loggers(conf, meta)
     history = EpochHistory()
-    callbacks = [instantiate(c) for c in conf.callbacks.values()] + [history]
-    trainer = instantiate(conf.trainer, callbacks=callbacks, logger=loggers or False)
+    callbacks = [_callback(name, c) for name, c in conf.callbacks.items()] + [history]
+    trainer = _trainer(conf, callbacks)
+    # the MLflow store is touched only now, once everything else has been accepted
+    loggers = _loggers(conf, meta)
+    trainer.loggers = loggers  # what Trainer(logger=loggers) sets
     dm.prepare_data()  # generation happens before any run is recorded
     if conf.data.generate_only:  # one job of a cluster array filling the cache
         log.info("data.generate_only: cache %s filled", dm.cfg.cache(dm.train_ensemble).dir)
@@ -70,6 +73,36 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         # not stay resident while the next job trains.
         del dm, classifier, trainer
         gc.collect()
+
+
+def _callback(name: str, cfg: dict[str, Any]) -> pl.Callback:
+    """A callback of the ``callbacks`` group; one that monitors a metric the classifier never
+    logs is refused now (Lightning would fail only after the first epoch)."""
+    callback = instantiate(cfg)
+    monitor = getattr(callback, "monitor", None)
+    if monitor is not None and monitor not in LOGGED_METRICS:
+        raise ValueError(
+            f"callbacks.{name}.monitor={monitor!r} is never logged; "
+            f"the classifier logs {', '.join(LOGGED_METRICS)}"
+        )
+    return callback
+
+
+def _trainer(conf: TrainConfig, callbacks: list[pl.Callback]) -> pl.Trainer:
+    """The Trainer; one this machine cannot run (no such accelerator, too few devices) is bad
+    input, named by its settings."""
+    try:
+        return instantiate(conf.trainer, callbacks=callbacks, logger=False)
+    except InstantiationException as err:
+        if isinstance(err.__cause__, TypeError | ValueError):
+            raise  # an unknown or bad argument: its own message names it (bad_input_message)
+        settings = ", ".join(
+            f"trainer.{k}={conf.trainer[k]!r}"
+            for k in ("accelerator", "devices", "strategy")
+            if k in conf.trainer
+        )
+        reason = str(err.__cause__ or err).splitlines()[0]
+        raise ValueError(f"{settings} cannot run here: {reason}") from None
 
 
 def _loggers(conf: TrainConfig, meta: dict[str, Any]) -> list[Logger]:

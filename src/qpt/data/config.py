@@ -8,7 +8,7 @@ import numpy as np
 
 from qpt.data.cache import EnsembleCache, LoadedEnsemble
 from qpt.data.ensemble import Ensemble
-from qpt.schema import above, at_least, between, nonempty, one_of
+from qpt.schema import above, at_least, between, nonempty, one_of, writable_dir
 
 
 @dataclass
@@ -91,7 +91,7 @@ class DataConfig:
     """Where states come from (disk cache or generated on the fly) and how they are served."""
 
     mode: str = one_of(("cache", "on_the_fly"))
-    cache_dir: str
+    cache_dir: str = writable_dir()
     shard_size: int = at_least(1)  # part of the cache layout
     gen_workers: int | None = at_least(1)  # None: one generation process per core
     shard_index: int = at_least(0)  # generate only shards s with s % shard_count == index

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities.exceptions import MisconfigurationException
 from torch.utils.data import DataLoader
 
 from qpt.data.cache import LoadedEnsemble
@@ -36,15 +37,24 @@ def predict(classifier: PhaseClassifier, data: LoadedEnsemble, accelerator: str)
     scale = input_scale(coarse or data.image(0).shape[-1], classifier.meta["input_scale"])
     dataset = ImageDataset(data, np.arange(len(data)), scale, coarse)
     loader = DataLoader(dataset, batch_size=PREDICT_BATCH)
-    trainer = pl.Trainer(
-        accelerator=accelerator,
-        devices=1,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-    )
-    return torch.cat(trainer.predict(classifier, loader))[:, 0].cpu().numpy()
+    return torch.cat(predictor(accelerator).predict(classifier, loader))[:, 0].cpu().numpy()
+
+
+def predictor(accelerator: str) -> pl.Trainer:
+    """The Trainer that judges, on one device of ``accelerator``; a ``ValueError`` where this
+    machine has none (evaluate.py asks before it draws a state or records a run)."""
+    try:
+        return pl.Trainer(
+            accelerator=accelerator,
+            devices=1,
+            logger=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+        )
+    except (MisconfigurationException, ImportError, ValueError) as err:
+        reason = str(err).splitlines()[0]
+        raise ValueError(f"accelerator={accelerator!r} cannot run here: {reason}") from None
 
 
 def energy_tag(energy: float) -> str:

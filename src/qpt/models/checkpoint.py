@@ -17,13 +17,25 @@ LEGACY_ARCHS = {
     "lenet": "qpt.models.networks.LeNet",
     "global_pool": "qpt.models.networks.GlobalPoolCNN",
 }
+#: what judging a network reads of its ``meta`` (``EigenstateDataModule.describe``)
+JUDGED_META = (
+    "model",
+    "model_params",
+    "L",
+    "seed",
+    "phases",
+    "critical_disorder",
+    "input_scale",
+    "dataset_key",
+)
 
 
 def load_classifier(
     path: str | os.PathLike, *, model: str | None = None, L: int | None = None
 ) -> PhaseClassifier:
     """Load a checkpoint written by training; refuse it for a ``model`` or ``L`` it cannot
-    judge (:meth:`PhaseClassifier.check_fits`)."""
+    judge (:meth:`PhaseClassifier.check_fits`), or when its ``meta`` lacks what judging reads
+    or names a model qpt does not know."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"checkpoint {path!r} does not exist")
@@ -34,11 +46,15 @@ def load_classifier(
             net = hp.pop("net")
             hp["net"] = {"_target_": LEGACY_ARCHS[net["arch"]], **net["widths"]}
             hp["symmetry"] = net.get("symmetry", "none")
+        missing = [key for key in JUDGED_META if key not in hp["meta"]]
+        if missing:
+            raise ValueError(f"its meta lacks {missing}")
         classifier = PhaseClassifier(**hp)
         classifier.load_state_dict(ckpt["state_dict"])
     except (
         HydraException,
         ImportError,
+        IndexError,  # torch's unpickler on a text file
         RuntimeError,
         KeyError,
         TypeError,
@@ -48,6 +64,8 @@ def load_classifier(
         pickle.UnpicklingError,
     ) as err:
         raise ValueError(f"checkpoint {path!r} is not a qpt classifier checkpoint: {err}") from None
-    classifier.check_fits([model] if model else [], classifier.meta["L"] if L is None else L)
+    # the training model too: a checkpoint naming a model qpt lacks is refused here
+    trained = classifier.meta["model"]
+    classifier.check_fits([model or trained], classifier.meta["L"] if L is None else L)
     classifier.eval()
     return classifier

@@ -14,6 +14,15 @@ from qpt.models.optim import parameter_groups
 from qpt.models.symmetry import check_symmetry, orbit, orbit_mean, random_dihedral
 from qpt.physics import get_model
 
+#: the stages a classifier logs, and its scores besides the loss
+STAGES, SCORES = ("train", "val"), ("acc", "auroc")
+#: every metric it logs (``<stage>/<name>``; the epoch as "step"): what a callback may monitor
+LOGGED_METRICS = (
+    *(f"{stage}/{name}" for stage in STAGES for name in ("loss", *SCORES)),
+    "step",
+    "lr",
+)
+
 
 def build(cfg: dict[str, Any], kind: type, *args: Any) -> Any:
     """``hydra.utils.instantiate(cfg, *args)`` once ``cfg``'s ``_target_`` is known to be a
@@ -49,8 +58,8 @@ class PhaseClassifier(pl.LightningModule):
         self.metrics = torch.nn.ModuleDict(
             {
                 f"{stage}_{name}": metric()
-                for stage in ("train", "val")
-                for name, metric in (("acc", BinaryAccuracy), ("auroc", BinaryAUROC))
+                for stage in STAGES
+                for name, metric in zip(SCORES, (BinaryAccuracy, BinaryAUROC), strict=True)
             }
         )
 
@@ -99,7 +108,7 @@ class PhaseClassifier(pl.LightningModule):
             p1 = logits.detach().softmax(dim=1)[:, 1]
         log = {"on_epoch": True, "on_step": False}
         self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=len(y), **log)
-        for name in ("acc", "auroc"):
+        for name in SCORES:
             metric = self.metrics[f"{stage}_{name}"]
             metric.update(p1, y)  # update() only: forward() would compute an unread batch value
             self.log(f"{stage}/{name}", metric, prog_bar=f"{stage}/{name}" == "val/acc", **log)

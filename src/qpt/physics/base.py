@@ -17,23 +17,33 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from qpt.physics.eigensolver import spectral_bounds
 from qpt.physics.lattice import MIN_L, check_boundary
 
 _REGISTRY: dict[str, type[LatticeModel]] = {}
-#: the localization-length exponent nu of each symmetry class in two dimensions (a property of
-#: the universality class, not of a model), with its source: for comparison only
-CRITICAL_EXPONENTS: dict[str, tuple[float, str]] = {
-    "AII": (2.73, "Asada, Slevin & Ohtsuki, PRB 70, 035115 (2004): nu = 2.73 +- 0.02"),
-    "A": (2.593, "Slevin & Ohtsuki, PRB 80, 041304(R) (2009): nu = 2.593 [2.587, 2.598]"),
+#: the localization-length exponent nu by symmetry class and dimension (a property of the
+#: universality class, not of a model), with its source: for comparison only
+CRITICAL_EXPONENTS: dict[tuple[str, int], tuple[float, str]] = {
+    ("AII", 2): (2.73, "Asada, Slevin & Ohtsuki, PRB 70, 035115 (2004): nu = 2.73 +- 0.02"),
+    ("A", 2): (2.593, "Slevin & Ohtsuki, PRB 80, 041304(R) (2009): nu = 2.593 [2.587, 2.598]"),
+    ("AI", 3): (
+        1.572,
+        "Slevin & Ohtsuki, New J. Phys. 16, 015012 (2014): nu = 1.572 [1.563, 1.579]",
+    ),
 }
 
 
 @dataclasses.dataclass(frozen=True)
 class LatticeModel(ABC):
-    """A random two-component lattice Hamiltonian on an L x L square lattice."""
+    """A random lattice Hamiltonian on an L x L square lattice (basis ``2*(x + L*y) + a``), or
+    on an L x L x L cubic one (``dimension = 3``, one state per site: ``x + L*y + L^2*z``)."""
 
     name: ClassVar[str]
     symmetry_class: ClassVar[str]
+    #: spatial dimension: 2 (square lattice) or 3 (cubic lattice)
+    dimension: ClassVar[int] = 2
+    #: internal states (spin, orbital) per site
+    orbitals: ClassVar[int] = 2
     #: (phase for W < W_c, phase for W > W_c); label 0 is the first, label 1 the second.
     phases: ClassVar[tuple[str, str]]
     #: literature critical disorder W_c by energy E (empty if unknown)
@@ -55,9 +65,22 @@ class LatticeModel(ABC):
         """Assemble the matrix; inputs are already validated."""
 
     def hamiltonian(self, L: int, W: float, seed: int | np.random.SeedSequence) -> sp.csr_matrix:
-        """The Hamiltonian for one disorder realisation (``seed`` fixes it completely)."""
+        """The Hamiltonian for one disorder realisation (``seed`` fixes it completely), of
+        dimension ``orbitals * L**dimension``."""
         L, W = check_size(L), check_disorder(W)
         return self._build(L, W, np.random.default_rng(seed))
+
+    def check_energy(self, energy: float, L: int, W: float, name: str) -> None:
+        """Refuse a target ``energy`` (the config key ``name``) that has no eigenstates at
+        disorder ``W`` on an L x L lattice: outside the Gershgorin bounds of one realisation
+        (seed 0), the bounds the eigensolver holds every realisation's target to. Checked
+        before any state is drawn; only the few extreme sites of a realisation move them."""
+        lo, hi = spectral_bounds(self.hamiltonian(L, W, 0))
+        if not (math.isfinite(energy) and lo <= energy <= hi):
+            raise ValueError(
+                f"{name}: E={energy!r} lies outside the {self.name} spectrum at W={W:.4g} "
+                f"(L={L}: [{lo:.4g}, {hi:.4g}])"
+            )
 
     @property
     def center_image(self) -> bool:
@@ -85,7 +108,7 @@ class LatticeModel(ABC):
     @property
     def critical_exponent(self) -> float | None:
         """Literature nu of the model's universality class, or None."""
-        return CRITICAL_EXPONENTS.get(self.symmetry_class, (None, ""))[0]
+        return CRITICAL_EXPONENTS.get((self.symmetry_class, self.dimension), (None, ""))[0]
 
     def phase_label(self, W: float, energy: float) -> int:
         """0 for the weak-disorder phase (W < W_c), 1 for the strong-disorder phase."""
