@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 # Importing the model modules registers them.
-from qpt.physics import ando, chern, su2  # noqa: F401
+from qpt.physics import anderson3d, ando, chern, su2  # noqa: F401
 from qpt.physics.base import LatticeModel, available_models, get_model, register
 from qpt.physics.eigensolver import (
     eigenstates_in_window,
@@ -36,7 +36,8 @@ def build_hamiltonian(
 ) -> sp.csr_matrix:
     """Sparse Hamiltonian of ``model`` on an L x L lattice with box disorder of width W.
 
-    Basis index ``2*(x + L*y) + a``; ``params`` override the model's defaults.
+    Basis index ``2*(x + L*y) + a`` (a 3D model: L x L x L, ``x + L*y + L^2*z``); ``params``
+    override the model's defaults.
     """
     return get_model(model, **params).hamiltonian(L, W, seed)
 

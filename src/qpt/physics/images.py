@@ -1,4 +1,4 @@
-"""Eigenfunction images: the spin/orbital-summed density |psi(x, y)|^2 on the lattice."""
+"""Eigenfunction images: the spin/orbital-summed density |psi|^2 on the lattice."""
 
 from __future__ import annotations
 
@@ -14,21 +14,29 @@ def density_image(vector: np.ndarray, L: int, center: bool) -> np.ndarray:
     With ``center=True`` (periodic lattices) the image is rolled so that its maximum sits at
     ``(L // 2, L // 2)``; the spin-summed density is the same for both vectors of a Kramers
     pair, so it is well defined for the symplectic models.
+
+    A vector of length L^3 is a state of a cubic lattice (one state per site, basis index
+    ``x + L*y + L^2*z``): its image is the (L, L, L) array ``image[z, y, x]``, centred on
+    ``(L // 2,) * 3`` likewise. (2 L^2 = L^3 only for L = 2, below the smallest lattice.)
     """
     vector = np.asarray(vector).ravel()
-    if vector.size != N_ORBITALS * L * L:
+    if vector.size == N_ORBITALS * L * L:
+        shape = (L, L, N_ORBITALS)
+    elif vector.size == L**3:
+        shape = (L, L, L, 1)
+    else:
         raise ValueError(
             f"vector of length {vector.size} does not fit an L={L} lattice "
-            f"(expected {N_ORBITALS * L * L})"
+            f"(expected {N_ORBITALS * L * L}, or {L**3} for a cubic one)"
         )
-    density = (np.abs(vector) ** 2).reshape(L * L, N_ORBITALS).sum(axis=1).reshape(L, L)
+    density = (np.abs(vector) ** 2).reshape(shape).sum(axis=-1)
     total = density.sum()
     if not total > 0:
         raise ValueError("cannot make an image of a zero vector")
     density /= total
     if center:
-        y, x = np.unravel_index(np.argmax(density), density.shape)
-        density = np.roll(density, (L // 2 - y, L // 2 - x), axis=(0, 1))
+        peak = np.unravel_index(np.argmax(density), density.shape)
+        density = np.roll(density, [L // 2 - i for i in peak], axis=tuple(range(density.ndim)))
     return density.astype(np.float32)
 
 

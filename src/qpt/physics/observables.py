@@ -38,10 +38,11 @@ def gap_ratios(energies: np.ndarray, *, kramers: bool = False) -> np.ndarray:
     return np.divide(lo, hi, out=np.zeros_like(lo), where=hi > 0)
 
 
-def inverse_participation_ratio(vector: np.ndarray) -> float:
-    """P2 = sum_sites rho^2 of the normalised site density (orbitals summed):
-    ~ 1/L^2 for an extended state, O(1) for a localized one, ~ L^-tau_2 at criticality."""
-    rho = (np.abs(np.asarray(vector).ravel()) ** 2).reshape(-1, N_ORBITALS).sum(axis=1)
+def inverse_participation_ratio(vector: np.ndarray, orbitals: int = N_ORBITALS) -> float:
+    """P2 = sum_sites rho^2 of the normalised site density (``orbitals`` states per site
+    summed; a model's ``orbitals``): ~ 1/L^d for an extended state, O(1) for a localized one,
+    ~ L^-tau_2 at criticality."""
+    rho = (np.abs(np.asarray(vector).ravel()) ** 2).reshape(-1, orbitals).sum(axis=1)
     rho = rho / rho.sum()
     return float(np.sum(rho**2))
 
