@@ -59,11 +59,8 @@ def discover(cfg: DictConfig) -> dict[str, Any]:
     if conf.data.generate_only:  # one job of a cluster array filling the caches
         for ensemble, n_states in cached_ensembles(conf):
             conf.data.ensure(ensemble, n_states)
-        log.info(
-            "data.generate_only: shard %d of %d filled",
-            conf.data.shard_index,
-            conf.data.shard_count,
-        )
+        shard = conf.data.shard_index, conf.data.shard_count
+        log.info("data.generate_only: shard %d of %d filled", *shard)
         return {}
     out = Path(conf.output_dir)
     tags = {"git_commit": git_commit(), "model": conf.model.name, "output_dir": str(out)}
@@ -72,12 +69,7 @@ def discover(cfg: DictConfig) -> dict[str, Any]:
     loggers = build_loggers(conf.logger, model=conf.model.name, run_name=name, tags=tags)
     for lg in loggers:
         lg.log_hyperparams(flatten(plain(cfg)))
-    routes = {
-        "network": network_route,
-        "confusion": confusion_route,
-        "r": r_route,
-        "bott": bott_route,
-    }
+    routes = dict(network=network_route, confusion=confusion_route, r=r_route, bott=bott_route)
     results = []
     with ended_on_exit(loggers):
         for name, route in routes.items():
@@ -88,16 +80,14 @@ def discover(cfg: DictConfig) -> dict[str, Any]:
             results.append(dataclasses.replace(result, minutes=(time.perf_counter() - start) / 60))
             log.info("%s", results[-1].line())
         publish(loggers, *write_discovery(results, conf.model.name, conf.model.params, out))
-    routes = {r.route: r for r in results}
-    lines = [r.line() for r in results]
-    return {"routes": routes, "discovery": lines, "output_dir": str(out)} | run_info(loggers)
+    summary = {"routes": {r.route: r for r in results}, "discovery": [r.line() for r in results]}
+    return summary | {"output_dir": str(out)} | run_info(loggers)
 
 
 def cached_ensembles(conf: TrainConfig) -> list[tuple[Ensemble, int]]:
     """Every cached ensemble the routes read, with its number of states: what a cluster job
     array fills (``data.generate_only`` with ``data.shard_index/shard_count``)."""
-    d, params = conf.discover, conf.model.params
-    energy, w_values = conf.disorder.train.energy, d.grid.values()
+    d = conf.discover
     wanted = []
     if d.network:
         wanted += [(L, d.network.states_per_w) for L in d.sizes]
@@ -105,24 +95,31 @@ def cached_ensembles(conf: TrainConfig) -> list[tuple[Ensemble, int]]:
         wanted.append((d.confusion.L, d.confusion.states_per_w))
     out = []
     for L, per_w in wanted:
-        module = EigenstateDataModule(
-            conf.model.name, L, conf.seed, conf.disorder.train, conf.data, params
-        )
-        grid = TestSets(L, conf.seed, conf.data).grid_ensemble(
-            conf.model.name, energy, w_values, params
-        )
-        out += [(module.train_ensemble, module.n_states), (grid, per_w * len(w_values))]
+        module = _training_states(conf, L)
+        out += [(module.train_ensemble, module.n_states), _grid(conf, L, per_w)]
     if d.r:
-        periodic = {**params, "boundary": "periodic"}
-        for L in d.r.sizes or d.sizes:
-            sets = TestSets(L, conf.seed, conf.data)
-            out.append(
-                (
-                    sets.grid_ensemble(conf.model.name, energy, w_values, periodic, d.r.levels),
-                    d.r.realisations * len(w_values),
-                )
-            )
+        out += [_grid(conf, L, d.r.realisations, d.r.levels) for L in d.r.sizes or d.sizes]
     return out
+
+
+def _training_states(conf: TrainConfig, L: int) -> EigenstateDataModule:
+    """The states of the two W ranges at size L."""
+    model = conf.model
+    return EigenstateDataModule(
+        model.name, L, conf.seed, conf.disorder.train, conf.data, model.params
+    )
+
+
+def _grid(conf: TrainConfig, L: int, per_w: int, levels: int = 0) -> tuple[Ensemble, int]:
+    """The discovery grid at size L and its number of states, ``per_w`` at each W: eigenstates
+    nearest the training energy, or with ``levels`` the levels of the periodic lattice (bulk
+    levels: no edge states)."""
+    params = {**conf.model.params, "boundary": "periodic"} if levels else conf.model.params
+    w_values = conf.discover.grid.values()
+    ensemble = TestSets(L, conf.seed, conf.data).grid_ensemble(
+        conf.model.name, conf.disorder.train.energy, w_values, params, levels
+    )
+    return ensemble, per_w * len(w_values)
 
 
 def _scaling_result(
@@ -138,17 +135,8 @@ def _scaling_result(
     if len(sizes) > 2:
         dropped = bootstrap_scaling({L: samples[L] for L in sizes[1:]}, **fit)
     curves = {L: curve(*_means(*samples[L])) for L in sizes}
-    return RouteResult(
-        route,
-        estimate.wc,
-        estimate.wc_ci,
-        estimate.nu,
-        estimate.nu_ci,
-        estimate,
-        dropped,
-        curves,
-        samples=samples,
-    )
+    found = (estimate.wc, estimate.wc_ci, estimate.nu, estimate.nu_ci)
+    return RouteResult(route, *found, estimate, dropped, curves, samples=samples)
 
 
 def _means(W: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,30 +152,25 @@ def _fit_network(
         instantiate(c, **({"dirpath": str(dirpath)} if "dirpath" in c else {}))
         for c in conf.callbacks.values()
     ]
-    trainer = instantiate(
-        conf.trainer, logger=False, callbacks=callbacks, enable_progress_bar=False
-    )
+    trainer = _quiet_trainer(conf, callbacks)
     trainer.fit(classifier, datamodule=data)
     return trainer.checkpoint_callback.best_model_path
+
+
+def _quiet_trainer(conf: TrainConfig, callbacks: list, **overrides: Any) -> pl.Trainer:
+    """The configured trainer without loggers or progress bar: discovery trains many networks."""
+    quiet = {"logger": False, "enable_progress_bar": False}
+    return instantiate(conf.trainer, callbacks=callbacks, **quiet, **overrides)
 
 
 def network_route(conf: TrainConfig, out: Path) -> RouteResult:
     d, route = conf.discover, conf.discover.network
     if not conf.data.coarse_grain:
         raise ValueError("the network route judges every size alike: set data.coarse_grain")
-    params, energy = conf.model.params, conf.disorder.train.energy
-    modules = [
-        EigenstateDataModule(conf.model.name, L, conf.seed, conf.disorder.train, conf.data, params)
-        for L in d.sizes
-    ]
+    modules = [_training_states(conf, L) for L in d.sizes]
     data = SizesDataModule(modules)
     data.prepare_data()
-    grids = {
-        L: TestSets(L, conf.seed, conf.data).grid(
-            conf.model.name, energy, d.grid.values(), route.states_per_w, params
-        )
-        for L in d.sizes
-    }
+    grids = {L: conf.data.load(*_grid(conf, L, route.states_per_w)) for L in d.sizes}
     probabilities = {L: [] for L in d.sizes}
     for replica in range(route.replicas):
         pl.seed_everything(conf.seed + replica, workers=True)
@@ -199,31 +182,19 @@ def network_route(conf: TrainConfig, out: Path) -> RouteResult:
     samples = {L: (grids[L].W, np.array(probabilities[L])) for L in d.sizes}
     # start where the largest size's mean curve falls through 1/2: no W_c is given
     wc0 = fit_crossing(*_means(*samples[d.sizes[-1]]))
-    return _scaling_result(
-        "network",
-        samples,
-        conf,
-        route.scaling,
-        wc0 if np.isfinite(wc0) else np.mean(d.grid.values()),
-    )
+    wc0 = wc0 if np.isfinite(wc0) else np.mean(d.grid.values())
+    return _scaling_result("network", samples, conf, route.scaling, wc0)
 
 
 def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
     """Confusion on the grid's states of one size. Only there: the ranges' states would leave
     gaps in W, and a boundary in a gap is learned perfectly whatever the physics."""
     d, route = conf.discover, conf.discover.confusion
-    grid = TestSets(route.L, conf.seed, conf.data).grid(
-        conf.model.name,
-        conf.disorder.train.energy,
-        d.grid.values(),
-        route.states_per_w,
-        conf.model.params,
-    )
+    grid = conf.data.load(*_grid(conf, route.L, route.states_per_w))
     images, W, n = grid.images(), grid.W, conf.data.coarse_grain or route.L
     scale = np.float32(input_scale(n, conf.data.input_scale))
-    x = torch.from_numpy(
-        (coarse_grain(images, n) if conf.data.coarse_grain else images) * scale
-    ).unsqueeze(1)
+    inputs = coarse_grain(images, n) if conf.data.coarse_grain else images
+    x = torch.from_numpy(inputs * scale).unsqueeze(1)
     order = np.random.default_rng(conf.seed).permutation(len(W))
     val, train = order[: len(W) // 5], order[len(W) // 5 :]
     w_values = np.array(d.grid.values())
@@ -241,15 +212,8 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
                 )
                 for i, shuffle in ((train, True), (val, False))
             ]
-            trainer = instantiate(
-                conf.trainer,
-                logger=False,
-                callbacks=[],
-                enable_checkpointing=False,
-                enable_progress_bar=False,
-                max_epochs=route.epochs,
-                min_epochs=route.epochs,
-            )
+            epochs = {"max_epochs": route.epochs, "min_epochs": route.epochs}
+            trainer = _quiet_trainer(conf, [], enable_checkpointing=False, **epochs)
             trainer.fit(clf, *loaders)
             with torch.no_grad():
                 guess = clf.eval().probabilities(x[val]).argmax(dim=1)
@@ -266,32 +230,17 @@ def grid_meta(conf: TrainConfig, L: int) -> dict[str, Any]:
 
 def r_route(conf: TrainConfig, out: Path) -> RouteResult:
     d, route = conf.discover, conf.discover.r
-    params = {**conf.model.params, "boundary": "periodic"}  # bulk levels: no edge states
     samples = {}
     for L in route.sizes or d.sizes:
-        levels = TestSets(L, conf.seed, conf.data).levels(
-            conf.model.name,
-            conf.disorder.train.energy,
-            d.grid.values(),
-            route.realisations,
-            route.levels,
-            params,
-        )
+        levels = conf.data.load(*_grid(conf, L, route.realisations, route.levels))
         samples[L] = (levels.W, gap_ratio_means(levels.images())[None, :])
     return _scaling_result("r", samples, conf, route.scaling, float(np.mean(d.grid.values())))
 
 
 def bott_route(conf: TrainConfig, out: Path) -> RouteResult:
     d, route = conf.discover, conf.discover.bott
-    W, values = bott_samples(
-        d.grid.values(),
-        L=route.L,
-        realisations=route.realisations,
-        seed=conf.seed,
-        params=conf.model.params,
-        progress=conf.data.progress,
-    )
+    sampling = {"realisations": route.realisations, "seed": conf.seed, "params": conf.model.params}
+    W, values = bott_samples(d.grid.values(), L=route.L, progress=conf.data.progress, **sampling)
     crossing = crossing_with_ci(W, values, n_bootstrap=d.n_bootstrap, seed=conf.seed)
-    return RouteResult(
-        "bott", crossing.W, (crossing.lo, crossing.hi), curves={route.L: curve(W, values)}
-    )
+    interval, curves = (crossing.lo, crossing.hi), {route.L: curve(W, values)}
+    return RouteResult("bott", crossing.W, interval, curves=curves)

@@ -48,6 +48,26 @@ def publish(loggers: Iterable[Logger], metrics: dict[str, float], files: Files =
                 logger.log_artifact(path, artifact_dir)
 
 
+def _model_prefix(curve: TransitionCurve, trained_on: str) -> str:
+    """A curve's metric prefix: none for the training model, ``<model>/`` for a transfer."""
+    return "" if curve.model == trained_on else f"{curve.model}/"
+
+
+def interval_text(value: float | None, ci: tuple[float, float] | None, digits: int) -> str:
+    """``value [lo, hi]`` with ``digits`` decimals; "" for no value."""
+    return "" if value is None else f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
+def _estimate_metrics(
+    wc: float, wc_ci: tuple[float, float], nu: float | None, nu_ci: tuple[float, float] | None
+) -> dict[str, float]:
+    """``W_c``, ``W_c_lo``, ``W_c_hi`` and, where there is a nu, ``nu``, ``nu_lo``, ``nu_hi``."""
+    values = {"W_c": wc, "W_c_lo": wc_ci[0], "W_c_hi": wc_ci[1]}
+    if nu is not None:
+        values |= {"nu": nu, "nu_lo": nu_ci[0], "nu_hi": nu_ci[1]}
+    return values
+
+
 def publish_curves(
     loggers: Iterable[Logger], curves: Sequence[TransitionCurve], trained_on: str
 ) -> None:
@@ -57,11 +77,8 @@ def publish_curves(
     for logger in loggers:
         if isinstance(logger, MLFlowLogger):
             for t in curves:
-                prefix = "" if t.model == trained_on else f"{t.model}/"
-                steps = [round(100 * w) for w in t.curve.W]
-                logger.log_series(
-                    f"curve/{prefix}P/{energy_tag(t.energy)}", steps, t.curve.mean.tolist()
-                )
+                name = f"curve/{_model_prefix(t, trained_on)}P/{energy_tag(t.energy)}"
+                logger.log_series(name, [round(100 * w) for w in t.curve.W], t.curve.mean.tolist())
 
 
 def write_json(path: Path, obj: Any) -> Path:
@@ -87,9 +104,8 @@ def read_curves(path: Path) -> list[TransitionCurve]:
     curves = []
     for r in json.loads(path.read_text())["curves"].values():
         curve = Curve(*(np.asarray(r["curve"][k]) for k in ("W", "mean", "sem", "count")))
-        curves.append(
-            TransitionCurve(**(r | {"curve": curve, "crossing": Crossing(**r["crossing"])}))
-        )
+        crossing = Crossing(**r["crossing"])
+        curves.append(TransitionCurve(**(r | {"curve": curve, "crossing": crossing})))
     return curves
 
 
@@ -108,7 +124,7 @@ def write_evaluation(
     for t in curves:
         header = ["W", f"P_{t.phase}", "sem", "n_states"]
         files.append((_write_csv(out / f"curve_{t.tag}.csv", header, t.curve.rows()), "evaluation"))
-        prefix, tag = ("" if t.model == trained_on else f"{t.model}/"), energy_tag(t.energy)
+        prefix, tag = _model_prefix(t, trained_on), energy_tag(t.energy)
         for name, value in (("", t.crossing.W), ("_lo", t.crossing.lo), ("_hi", t.crossing.hi)):
             metrics[f"{prefix}crossing_W{name}/{tag}"] = value
     for model in dict.fromkeys(t.model for t in curves):
@@ -159,12 +175,8 @@ class EpochHistory(pl.Callback):
             "max_val_acc": max((h["val/acc"] for h in epochs), default=math.nan),
             "checkpoint": checkpoint.best_model_path,
         }
-        log.info(
-            "best epoch %s: val acc %.4f, val loss %.4f",
-            summary["best_epoch"],
-            summary["val_acc"],
-            summary["val_loss"],
-        )
+        best = summary["best_epoch"], summary["val_acc"], summary["val_loss"]
+        log.info("best epoch %s: val acc %.4f, val loss %.4f", *best)
         return summary
 
 
@@ -209,25 +221,14 @@ def write_study(study: ScalingStudy, out: Path) -> tuple[dict[str, float], Files
         (study.fit, "fss/", "free", "fss_collapse.png"),
         (study.anchored, "fss/anchored/", "f(0) = 1/2", "fss_collapse_anchored.png"),
     ):
-        metrics |= {
-            f"{prefix}W_c": fit.wc,
-            f"{prefix}W_c_lo": fit.wc_ci[0],
-            f"{prefix}W_c_hi": fit.wc_ci[1],
-            f"{prefix}nu": fit.nu,
-            f"{prefix}nu_lo": fit.nu_ci[0],
-            f"{prefix}nu_hi": fit.nu_ci[1],
-            f"{prefix}reduced_chi2": fit.reduced_chi2,
-        }
-        plots.scaling_collapse(
-            study.curves,
-            fit,
-            out / name,
-            title=f"{study.model}, {label}: W_c = {fit.wc:.3f}, nu = {fit.nu:.2f} "
-            f"(chi2/dof {fit.reduced_chi2:.2f})",
-        )
+        values = _estimate_metrics(fit.wc, fit.wc_ci, fit.nu, fit.nu_ci)
+        values["reduced_chi2"] = fit.reduced_chi2
+        metrics |= {prefix + k: v for k, v in values.items()}
+        title = f"{study.model}, {label}: W_c = {fit.wc:.3f}, nu = {fit.nu:.2f} "
+        title += f"(chi2/dof {fit.reduced_chi2:.2f})"
+        plots.scaling_collapse(study.curves, fit, out / name, title=title)
         files.append((out / name, "fss"))
-    summary = study.summary()
-    files.append((write_json(out / "fss.json", summary), "fss"))
+    files.append((write_json(out / "fss.json", study.summary()), "fss"))
     return metrics, files
 
 
@@ -249,32 +250,24 @@ class RouteResult:
 
     def record(self) -> dict[str, Any]:
         """Everything but the per-state samples (those go to an .npz file)."""
-        return {
-            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "samples"
-        }
+        names = (f.name for f in dataclasses.fields(self) if f.name != "samples")
+        return {name: getattr(self, name) for name in names}
 
     def line(self) -> str:
-        text = f"{self.route}: W_c = {self.wc:.3f} [{self.wc_ci[0]:.3f}, {self.wc_ci[1]:.3f}]"
+        text = f"{self.route}: W_c = {interval_text(self.wc, self.wc_ci, 3)}"
         if self.nu is not None:
-            text += f", nu = {self.nu:.2f} [{self.nu_ci[0]:.2f}, {self.nu_ci[1]:.2f}]"
+            text += f", nu = {interval_text(self.nu, self.nu_ci, 2)}"
         return text + f" ({self.minutes:.1f} min)"
 
     def metrics(self) -> dict[str, float]:
-        prefix = f"discover/{self.route}/"
-        values = {"W_c": self.wc, "W_c_lo": self.wc_ci[0], "W_c_hi": self.wc_ci[1]}
+        values = _estimate_metrics(self.wc, self.wc_ci, self.nu, self.nu_ci)
         if self.nu is not None:
-            values |= {"nu": self.nu, "nu_lo": self.nu_ci[0], "nu_hi": self.nu_ci[1]}
             values["reduced_chi2"] = self.estimate.fit.reduced_chi2
         if self.dropped is not None:
-            values |= {
-                "W_c_without_smallest_L": self.dropped.wc,
-                "nu_without_smallest_L": self.dropped.nu,
-            }
-        return {prefix + k: v for k, v in values.items()} | {prefix + "minutes": self.minutes}
-
-
-def _interval(value: float | None, ci: tuple[float, float] | None, digits: int) -> str:
-    return "" if value is None else f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+            values["W_c_without_smallest_L"] = self.dropped.wc
+            values["nu_without_smallest_L"] = self.dropped.nu
+        values["minutes"] = self.minutes
+        return {f"discover/{self.route}/{k}": v for k, v in values.items()}
 
 
 def write_discovery(
@@ -292,15 +285,12 @@ def write_discovery(
     for r in results:
         chi2 = f"{r.estimate.fit.reduced_chi2:.2f}" if r.estimate else ""
         dropped = f"{r.dropped.wc:.3f}, {r.dropped.nu:.2f}" if r.dropped else ""
-        rows.append(
-            f"| {r.route} | {_interval(r.wc, r.wc_ci, 3)} | {_interval(r.nu, r.nu_ci, 2)} | "
-            f"{chi2} | {dropped} | {r.minutes:.1f} |"
-        )
+        wc, nu = interval_text(r.wc, r.wc_ci, 3), interval_text(r.nu, r.nu_ci, 2)
+        rows.append(f"| {r.route} | {wc} | {nu} | {chi2} | {dropped} | {r.minutes:.1f} |")
     rows.append(f"| literature | {wc_ref} | {nu_ref} | | | |")
     table = out / "discovery.md"
-    table.write_text(
-        f"# {model}: the transition from two W ranges alone\n\n" + "\n".join(rows) + "\n"
-    )
+    heading = f"# {model}: the transition from two W ranges alone"
+    table.write_text("\n".join([heading, "", *rows]) + "\n")
     routes = [r.record() for r in results]
     record = {"model": model, "reference_wc": wc_ref, "reference_nu": nu_ref, "routes": routes}
     for r in results:  # per-state values, to refit without recomputing: allow_pickle=False

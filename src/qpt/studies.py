@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from pytorch_lightning.loggers import Logger
 
-from qpt.config import TrainConfig, typed
+from qpt.config import TrainConfig
 from qpt.data.testsets import TestSets
 from qpt.evaluation.curves import Curve
 from qpt.evaluation.evaluate import transition_curves
@@ -26,7 +25,7 @@ from qpt.evaluation.fss import ScalingStudy, scaling_study
 from qpt.models.module import PhaseClassifier
 from qpt.reporting import publish, read_curves, write_study
 from qpt.runs import git_commit
-from qpt.sweeps import PARENT_FILE, run_name
+from qpt.sweeps import parent_run_id, run_name, sweep_config
 from qpt.tracking import build_loggers, ended_on_exit
 
 log = logging.getLogger(__name__)
@@ -36,12 +35,9 @@ def run_study(
     conf: TrainConfig, curves: dict[int, Curve], out: Path, loggers: list[Logger]
 ) -> ScalingStudy:
     """The scaling fits of ``curves``; figures and fss.json into ``out``; published."""
+    model, energy = conf.model, conf.disorder.train.energy
     study = scaling_study(
-        curves,
-        model=conf.model.name,
-        energy=conf.disorder.train.energy,
-        params=conf.model.params,
-        cfg=conf.fss,
+        curves, model=model.name, energy=energy, params=model.params, cfg=conf.fss
     )
     for name, fit in (("free", study.fit), ("f(0) = 1/2", study.anchored)):
         log.info(
@@ -49,8 +45,7 @@ def run_study(
             name, fit.wc, *fit.wc_ci, fit.nu, *fit.nu_ci, fit.reduced_chi2,
         )  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
-    metrics, files = write_study(study, out)
-    publish(loggers, metrics, files)
+    publish(loggers, *write_study(study, out))
     return study
 
 
@@ -89,18 +84,15 @@ class FiniteSizeScaling(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        config = config.copy()
-        config.output_dir = str(sweep_dir)  # the sweep's own files go beside its jobs
-        conf: TrainConfig = typed(config)
+        conf = sweep_config(config)
         curves = sweep_curves(sweep_dir, conf.model.name, conf.disorder.train.energy)
         name = run_name("fss", conf.model.name, config.hydra.runtime.choices.net)
         tags = {"git_commit": git_commit(), "sweep": str(sweep_dir)}
-        if (sweep_dir / PARENT_FILE).exists():  # nested under the sweep's run
-            tags["mlflow.parentRunId"] = json.loads((sweep_dir / PARENT_FILE).read_text())["run_id"]
+        if parent := parent_run_id(sweep_dir):  # nested under the sweep's run
+            tags["mlflow.parentRunId"] = parent
         loggers = build_loggers(conf.logger, model=conf.model.name, run_name=name, tags=tags)
+        params = {"sizes": sorted(curves), "order": conf.fss.order, "window": conf.fss.window}
         for lg in loggers:
-            lg.log_hyperparams(
-                {"sizes": sorted(curves), "order": conf.fss.order, "window": conf.fss.window}
-            )
+            lg.log_hyperparams(params)
         with ended_on_exit(loggers):
             run_study(conf, curves, sweep_dir, loggers)

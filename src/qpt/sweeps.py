@@ -16,9 +16,9 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from qpt.config import typed
+from qpt.config import TrainConfig, typed
 from qpt.console import STATUS_FILE, quiet
-from qpt.reporting import publish
+from qpt.reporting import interval_text, publish
 from qpt.runs import git_commit
 from qpt.tracking import build_loggers, trackers
 
@@ -33,6 +33,19 @@ def run_name(*parts: object, job: str | None = None) -> str:
     return "-".join(map(str, parts)) + (f"-job{job}" if job is not None else "")
 
 
+def parent_run_id(sweep_dir: Path) -> str | None:
+    """The id of the sweep's parent MLflow run, where :class:`SweepRecord` made one."""
+    path = sweep_dir / PARENT_FILE
+    return json.loads(path.read_text())["run_id"] if path.exists() else None
+
+
+def sweep_config(config: DictConfig) -> TrainConfig:
+    """A sweep callback's typed config: the sweep's own files go beside its jobs."""
+    config = config.copy()
+    config.output_dir = str(Path(config.hydra.sweep.dir))
+    return typed(config)
+
+
 def job_tags() -> dict[str, str]:
     """The command that ran (as the run's description), and in a sweep its job number and
     parent run."""
@@ -42,8 +55,8 @@ def job_tags() -> dict[str, str]:
     if hydra.mode == RunMode.MULTIRUN:
         sweep = Path(hydra.sweep.dir)
         tags |= {"sweep": str(sweep), "job": str(hydra.job.num)}
-        if (sweep / PARENT_FILE).exists():
-            tags["mlflow.parentRunId"] = json.loads((sweep / PARENT_FILE).read_text())["run_id"]
+        if parent := parent_run_id(sweep):
+            tags["mlflow.parentRunId"] = parent
     return tags
 
 
@@ -57,16 +70,11 @@ def sweep_table(sweep_dir: Path) -> tuple[str, int]:
         job = json.loads(path.read_text())
         failed += job["status"] != "FINISHED"
         ev = job.get("evaluation", {})
-        crossing = [ev.get(f"crossing_W{s}/E0.0") for s in ("", "_lo", "_hi")]
-        star = (
-            f"{crossing[0]:.3f} [{crossing[1]:.3f}, {crossing[2]:.3f}]"
-            if None not in crossing
-            else ""
-        )
+        w, lo, hi = (ev.get(f"crossing_W{s}/E0.0") for s in ("", "_lo", "_hi"))
+        star = interval_text(w, (lo, hi), 3) if None not in (w, lo, hi) else ""
         acc = f"{job['val_acc']:.4f}" if "val_acc" in job else job.get("error", "")
-        rows.append(
-            f"| {path.parent.name} | {' '.join(job['overrides'])} | {job['status']} | {acc} | {star} |"
-        )
+        overrides = " ".join(job["overrides"])
+        rows.append(f"| {path.parent.name} | {overrides} | {job['status']} | {acc} | {star} |")
     return "\n".join(rows), failed
 
 
@@ -74,9 +82,7 @@ class SweepRecord(Callback):
     """Hydra callback: the parent run at the start of a sweep, the table at its end."""
 
     def _loggers(self, config: DictConfig, **names: Any) -> list:
-        config = config.copy()
-        config.output_dir = config.hydra.sweep.dir  # the sweep's own files beside its jobs
-        conf = typed(config)
+        conf = sweep_config(config)
         return trackers(build_loggers(conf.logger, model=conf.model.name, **names))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -93,8 +99,7 @@ class SweepRecord(Callback):
         table, failed = sweep_table(sweep)
         (sweep / "sweep.md").write_text(table + "\n")
         print(f"\n== qpt: sweep finished ({failed} failed) ==\n{table}", flush=True)
-        if (sweep / PARENT_FILE).exists():
-            run_id = json.loads((sweep / PARENT_FILE).read_text())["run_id"]
+        if run_id := parent_run_id(sweep):
             for parent in self._loggers(config, run_id=run_id):
                 publish([parent], {"sweep/failed_jobs": failed}, [(sweep / "sweep.md", None)])
                 parent.end("FAILED" if failed else "FINISHED")

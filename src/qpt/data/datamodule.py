@@ -96,14 +96,10 @@ class EigenstateDataModule(pl.LightningDataModule):
         self.model_params, self.physics = model_params, get_model(model, **model_params)
         self.n_states = 2 * train.states_per_phase
         # W_c only where the ranges are given in its units: absolute ranges need none
-        self.critical_disorder = (
-            self.physics.critical_disorder(train.energy) if train.relative else None
-        )
-        phases = (
-            relative_phases(train.phases, self.critical_disorder)
-            if train.relative
-            else train.phases
-        )
+        self.critical_disorder, phases = None, train.phases
+        if train.relative:
+            self.critical_disorder = self.physics.critical_disorder(train.energy)
+            phases = relative_phases(train.phases, self.critical_disorder)
         self.train_ensemble = training_ensemble(
             model, self.L, train.energy, phases, seed=self.seed, params=model_params
         )
@@ -136,10 +132,8 @@ class EigenstateDataModule(pl.LightningDataModule):
 
     def split_indices(self) -> tuple[np.ndarray, np.ndarray]:
         """Deterministic 90/10 split of the training states (depends only on seed and n)."""
-        rng = np.random.default_rng(
-            np.random.SeedSequence(self.seed, spawn_key=(zlib.crc32(b"split"),))
-        )
-        perm = rng.permutation(self.n_states)
+        seed = np.random.SeedSequence(self.seed, spawn_key=(zlib.crc32(b"split"),))
+        perm = np.random.default_rng(seed).permutation(self.n_states)
         return np.sort(perm[self.n_val :]), np.sort(perm[: self.n_val])
 
     def val_ensemble(self) -> Ensemble:
@@ -160,18 +154,17 @@ class EigenstateDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
+        coarse = self.cfg.coarse_grain
         if self.cfg.mode == "cache":
             data = self.training_states()
             train_idx, val_idx = self.split_indices()
-            self.train_set = ImageDataset(data, train_idx, self.scale, self.cfg.coarse_grain)
-            self.val_set = ImageDataset(data, val_idx, self.scale, self.cfg.coarse_grain)
+            self.train_set = ImageDataset(data, train_idx, self.scale, coarse)
+            self.val_set = ImageDataset(data, val_idx, self.scale, coarse)
         else:
             val = self.cfg.cache(self.val_ensemble()).load(self.n_val)
-            coarse = self.cfg.coarse_grain
             self.val_set = ImageDataset(val, np.arange(self.n_val), self.scale, coarse)
-            self.train_set = OnTheFlyDataset(
-                self.train_ensemble, self.n_states - self.n_val, self.scale, coarse
-            )
+            n_train = self.n_states - self.n_val
+            self.train_set = OnTheFlyDataset(self.train_ensemble, n_train, self.scale, coarse)
 
     def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
         workers = self.cfg.num_workers

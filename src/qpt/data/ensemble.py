@@ -83,12 +83,8 @@ class Ensemble:
         fields = dataclasses.asdict(self)
         if not self.levels:  # image ensembles keep the keys they had before levels existed
             del fields["levels"]
-        return {
-            **fields,
-            "params": dict(self.params),
-            "physics_version": PHYSICS_VERSION,
-            "data_format_version": DATA_FORMAT_VERSION,
-        }
+        versions = {"physics_version": PHYSICS_VERSION, "data_format_version": DATA_FORMAT_VERSION}
+        return fields | {"params": dict(self.params)} | versions
 
     def key(self) -> str:
         """Hash of everything that determines the data (the count is not part of it)."""
@@ -121,16 +117,9 @@ def training_ensemble(
             f"training disorder: phases {[list(p) for p in phases]} must be two ranges "
             "0 <= min <= max, the weak-disorder one first, not overlapping"
         )
-    return Ensemble(
-        model,
-        L,
-        float(energy),
-        ((float(lo0), float(hi0)), (float(lo1), float(hi1))),
-        (0, 1),
-        seed,
-        stream,
-        freeze_params(model, params),
-    )
+    ranges = ((float(lo0), float(hi0)), (float(lo1), float(hi1)))
+    frozen = freeze_params(model, params)
+    return Ensemble(model, L, float(energy), ranges, (0, 1), seed, stream, frozen)
 
 
 def relative_phases(phases: Sequence[Sequence[float]], wc: float) -> list[list[float]]:
@@ -154,13 +143,5 @@ def grid_ensemble(
         raise ValueError("test grid: need at least one disorder value")
     wc = get_model(model, **(params or {})).reference_critical_disorder(energy)
     labels = tuple(UNKNOWN_LABEL if wc is None else int(w > wc) for w in w_values)
-    return Ensemble(
-        model,
-        L,
-        float(energy),
-        tuple((float(w), float(w)) for w in w_values),
-        labels,
-        seed,
-        stream,
-        freeze_params(model, params),
-    )
+    ranges, frozen = tuple((float(w), float(w)) for w in w_values), freeze_params(model, params)
+    return Ensemble(model, L, float(energy), ranges, labels, seed, stream, frozen)

@@ -113,7 +113,9 @@ def generate_chunks(
         pool.join()
 
 
-def generate_window(ensemble: Ensemble, emin: float, emax: float, n_realisations: int):
+def generate_window(
+    ensemble: Ensemble, emin: float, emax: float, n_realisations: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Every eigenstate with emin <= E <= emax, for realisations 0 .. n-1 of ``ensemble``
     (the letter's Fig. 5b gap sweep). Returns (images (m, L, L), info (m, 3))."""
     model = get_model(ensemble.model, **dict(ensemble.params))
@@ -126,8 +128,5 @@ def generate_window(ensemble: Ensemble, emin: float, emax: float, n_realisations
             for e, v in zip(energies, vectors.T, strict=True):
                 images.append(density_image(v, ensemble.L, model.center_image))
                 info.append((W, e, label))
-    L = ensemble.L
-    return (
-        np.array(images, dtype=np.float32).reshape(-1, L, L),
-        np.array(info, dtype=np.float64).reshape(-1, len(INFO_COLUMNS)),
-    )
+    images = np.array(images, dtype=np.float32).reshape(-1, ensemble.L, ensemble.L)
+    return images, np.array(info, dtype=np.float64).reshape(-1, len(INFO_COLUMNS))

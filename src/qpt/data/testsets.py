@@ -38,7 +38,6 @@ class TestSets:
         by the model's literature W_c where it has one, -1 elsewhere), or with ``levels`` the
         distinct eigenvalues nearest it (seed stream "levels")."""
         stream = "levels" if levels else "test"
-        w_values = [float(w) for w in w_values]
         ensemble = grid_ensemble(
             model, self.L, energy, w_values, seed=self.seed, params=params, stream=stream
         )
@@ -56,20 +55,6 @@ class TestSets:
         return self.data.load(
             self.grid_ensemble(model, energy, w_values, params), states_per_w * len(w_values)
         )
-
-    def levels(
-        self,
-        model: str,
-        energy: float,
-        w_values: Sequence[float],
-        realisations: int,
-        levels: int,
-        params: dict[str, Any],
-    ) -> LoadedEnsemble:
-        """The ``levels`` distinct eigenvalues nearest ``energy`` of ``realisations`` samples at
-        each W (level statistics)."""
-        ensemble = self.grid_ensemble(model, energy, w_values, params, levels)
-        return self.data.load(ensemble, realisations * len(w_values))
 
     def window(
         self,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qpt.evaluation.curves import percentile_interval
+
 
 @dataclass(frozen=True)
 class ConfusionCurve:
@@ -63,18 +65,10 @@ def confusion_curve(
     trials = np.asarray(trials, float)
     per_state = np.asarray(correct, float).mean(axis=0)  # (trials, states)
     accuracy = per_state.mean(axis=1)
-    sem = per_state.std(axis=1, ddof=1) / math.sqrt(per_state.shape[1])
-    rng = np.random.default_rng(seed)
     n = per_state.shape[1]
-    peaks = np.array(
-        [
-            interior_peak(trials, per_state[:, rng.integers(n, size=n)].mean(axis=1))
-            for _ in range(n_bootstrap)
-        ]
-    )
-    ok = peaks[np.isfinite(peaks)]
-    alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(ok, [alpha, 1 - alpha]) if len(ok) else (math.nan, math.nan)
-    return ConfusionCurve(
-        trials, accuracy, sem, interior_peak(trials, accuracy), (float(lo), float(hi)), n_bootstrap
-    )
+    sem = per_state.std(axis=1, ddof=1) / math.sqrt(n)
+    rng = np.random.default_rng(seed)
+    resampled = (per_state[:, rng.integers(n, size=n)] for _ in range(n_bootstrap))
+    peaks = np.array([interior_peak(trials, r.mean(axis=1)) for r in resampled])
+    interval, peak = percentile_interval(peaks, confidence), interior_peak(trials, accuracy)
+    return ConfusionCurve(trials, accuracy, sem, peak, interval, n_bootstrap)

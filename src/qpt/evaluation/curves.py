@@ -29,15 +29,8 @@ class Curve:
     count: np.ndarray
 
     def rows(self) -> list[tuple[float, float, float, int]]:
-        return list(
-            zip(
-                self.W.tolist(),
-                self.mean.tolist(),
-                self.sem.tolist(),
-                self.count.tolist(),
-                strict=True,
-            )
-        )
+        columns = (self.W, self.mean, self.sem, self.count)
+        return list(zip(*(c.tolist() for c in columns), strict=True))
 
 
 def curve(W: np.ndarray, p: np.ndarray) -> Curve:
@@ -49,15 +42,13 @@ def curve(W: np.ndarray, p: np.ndarray) -> Curve:
     return Curve(grid, mean, np.sqrt(var / count), count)
 
 
-def interpolate_level(x: np.ndarray, y: np.ndarray, i: int, level: float) -> float:
-    """x where the straight line through (x[i], y[i]) and (x[i+1], y[i+1]) takes ``level``."""
-    return float(x[i] + (level - y[i]) * (x[i + 1] - x[i]) / (y[i + 1] - y[i]))
-
-
 def first_fall(x: np.ndarray, y: np.ndarray, level: float = 0.5) -> float:
     """x where y first falls through ``level`` (linear interpolation); NaN if it never does."""
     below = np.flatnonzero((y[:-1] >= level) & (y[1:] < level))
-    return interpolate_level(x, y, below[0], level) if len(below) else math.nan
+    if not len(below):
+        return math.nan
+    i = below[0]
+    return float(x[i] + (level - y[i]) * (x[i + 1] - x[i]) / (y[i + 1] - y[i]))
 
 
 def mean_sem(values: np.ndarray) -> tuple[float, float]:
@@ -65,6 +56,14 @@ def mean_sem(values: np.ndarray) -> tuple[float, float]:
     values = np.asarray(values, float)
     sem = np.std(values, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
     return float(np.mean(values)), float(sem)
+
+
+def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The central ``confidence`` interval of the finite bootstrap ``draws``; NaN if none."""
+    ok = draws[np.isfinite(draws)]
+    alpha = (1 - confidence) / 2
+    lo, hi = np.quantile(ok, [alpha, 1 - alpha]) if len(ok) else (math.nan, math.nan)
+    return float(lo), float(hi)
 
 
 def fit_crossing(W: np.ndarray, p: np.ndarray, level: float = 0.5) -> float:
@@ -102,7 +101,5 @@ def crossing_with_ci(
         idx = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
         samples.append(fit_crossing(W[idx], p[idx], level))
     samples = np.array(samples)
-    ok = samples[np.isfinite(samples)]
-    alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(ok, [alpha, 1 - alpha]) if len(ok) else (math.nan, math.nan)
-    return Crossing(estimate, float(lo), float(hi), n_bootstrap, int(n_bootstrap - len(ok)))
+    failed = int(np.sum(~np.isfinite(samples)))
+    return Crossing(estimate, *percentile_interval(samples, confidence), n_bootstrap, failed)

@@ -51,26 +51,10 @@ def scaling_study(
         raise ValueError(f"finite-size scaling needs curves of >= 2 sizes; found {sorted(curves)}")
     physics = get_model(model, **params)
     wc_ref = physics.critical_disorder(energy)
-    W, Ls, P, sem = (
-        np.concatenate(a)
-        for a in zip(
-            *((c.W, np.full(len(c.W), L), c.mean, c.sem) for L, c in curves.items()), strict=True
-        )
-    )
-    fit = {
-        "wc0": wc_ref,
-        "nu0": cfg.nu0,
-        "order": cfg.order,
-        "window": cfg.window,
-        "link": cfg.link,
-    }
-    return ScalingStudy(
-        model,
-        energy,
-        wc_ref,
-        physics.critical_exponent,
-        curves,
-        fit_scaling(W, Ls, P, sem, **fit),
-        # f(0) = 1/2 fixed: W_c from where the curves cross 1/2, nu from their slopes
-        fit_scaling(W, Ls, P, sem, anchored=True, **fit),
-    )
+    points = [(c.W, np.full(len(c.W), L), c.mean, c.sem) for L, c in curves.items()]
+    W, Ls, P, sem = (np.concatenate(a) for a in zip(*points, strict=True))
+    fit = dict(wc0=wc_ref, nu0=cfg.nu0, order=cfg.order, window=cfg.window, link=cfg.link)
+    free = fit_scaling(W, Ls, P, sem, **fit)
+    # f(0) = 1/2 fixed: W_c from where the curves cross 1/2, nu from their slopes
+    anchored = fit_scaling(W, Ls, P, sem, anchored=True, **fit)
+    return ScalingStudy(model, energy, wc_ref, physics.critical_exponent, curves, free, anchored)

@@ -38,13 +38,11 @@ def bott_samples(
     params = {**params, "boundary": "periodic"}
     ens = grid_ensemble("chern", L, 0.0, w_values, seed=seed, params=params, stream="bott")
     W, values = [], []
+    n = len(w_values) * realisations
     with threadpool_limits(1):
-        for i in tqdm(
-            range(len(w_values) * realisations), desc=f"Bott index L={L}", disable=not progress
-        ):
+        for i in tqdm(range(n), desc=f"Bott index L={L}", disable=not progress):
             w, _, h_seed = ens.state(i)
+            H = build_hamiltonian("chern", L, w, h_seed, **params)
             W.append(w)
-            values.append(
-                abs(round(bott_index(build_hamiltonian("chern", L, w, h_seed, **params), L)))
-            )
+            values.append(abs(round(bott_index(H, L))))
     return np.array(W), np.array(values, float)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 
@@ -11,11 +12,27 @@ matplotlib.use("Agg")  # files only: works headless and in worker processes
 import matplotlib.pyplot as plt
 import numpy as np
 
+P_LIMITS = (-0.03, 1.03)  # a probability axis, with room for markers at 0 and 1
+
 
 def _save(fig: plt.Figure, path: str | os.PathLike, dpi: int) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
+
+
+def _legend_and_grid(ax: plt.Axes, **legend: object) -> None:
+    ax.legend(**legend)
+    ax.grid(alpha=0.3)
+
+
+def _half_line(ax: plt.Axes) -> None:
+    ax.axhline(0.5, color="gray", ls=":", lw=1)
+
+
+def _literature_line(ax: plt.Axes, value: float) -> None:
+    """A literature value, gray and dotted: drawn for comparison, never used."""
+    ax.axvline(value, color="gray", ls=":", lw=1.5, label=f"literature {value}")
 
 
 def sample_panel(
@@ -26,8 +43,7 @@ def sample_panel(
     suptitle: str = "",
 ) -> None:
     """A grid of |psi(x, y)|^2 images with their titles."""
-    n = len(images)
-    nrows = max(1, -(-n // ncols))
+    nrows = max(1, math.ceil(len(images) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 3 * nrows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
@@ -55,8 +71,7 @@ def training_curves(
     for ax in (ax_loss, ax_acc):
         if best_epoch is not None:
             ax.axvline(best_epoch, color="k", ls=":", lw=1, label=f"kept: epoch {best_epoch}")
-        ax.legend()
-        ax.grid(alpha=0.3)
+        _legend_and_grid(ax)
     _save(fig, path, dpi=90)
 
 
@@ -67,42 +82,22 @@ def transition_curves(curves, path: str | os.PathLike, *, title: str = "") -> No
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, t in enumerate(curves):
         color, c, cross = colors[i % len(colors)], t.curve, t.crossing
+        label = f"E = {t.energy:g}: W* = {cross.W:.2f} [{cross.lo:.2f}, {cross.hi:.2f}]"
         ax.errorbar(
-            c.W,
-            c.mean,
-            yerr=c.sem,
-            fmt="-o",
-            ms=2.5,
-            lw=1,
-            color=color,
-            capsize=0,
-            label=f"E = {t.energy:g}: W* = {cross.W:.2f} [{cross.lo:.2f}, {cross.hi:.2f}]",
+            c.W, c.mean, yerr=c.sem, fmt="-o", ms=2.5, lw=1, color=color, capsize=0, label=label
         )
-        if t.reference_wc is not None:
-            ax.axvline(
-                t.reference_wc,
-                color=color,
-                ls="--",
-                lw=1,
-                label=f"literature W_c = {t.reference_wc}",
-            )
+        if (wc := t.reference_wc) is not None:
+            ax.axvline(wc, color=color, ls="--", lw=1, label=f"literature W_c = {wc}")
         if np.isfinite(cross.W):
+            label = f"W* (E = {t.energy:g})"
             ax.plot(
-                [cross.W],
-                [0.5],
-                marker="D",
-                ms=7,
-                color=color,
-                mec="k",
-                ls="none",
-                label=f"W* (E = {t.energy:g})",
+                [cross.W], [0.5], marker="D", ms=7, color=color, mec="k", ls="none", label=label
             )
         if np.isfinite(cross.lo) and np.isfinite(cross.hi):
             ax.axvspan(cross.lo, cross.hi, color=color, alpha=0.15, label="95% interval of W*")
-    ax.axhline(0.5, color="gray", ls=":", lw=1)
-    ax.set(xlabel="disorder W", ylabel=f"P({curves[0].phase})", ylim=(-0.03, 1.03), title=title)
-    ax.legend(fontsize=8, loc="upper right")
-    ax.grid(alpha=0.3)
+    _half_line(ax)
+    ax.set(xlabel="disorder W", ylabel=f"P({curves[0].phase})", ylim=P_LIMITS, title=title)
+    _legend_and_grid(ax, fontsize=8, loc="upper right")
     _save(fig, path, dpi=110)
 
 
@@ -115,27 +110,14 @@ def gap_sweep(
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for sweep, marker, color in zip(sweeps, "x+os", colors, strict=False):
         ax.plot(sweep.energies, sweep.p, marker, ms=3, alpha=0.2, color=color)
+        b, label = sweep.binned, f"W = {sweep.W:g} ({len(sweep.p)} states)"
         ax.errorbar(
-            sweep.binned.W,
-            sweep.binned.mean,
-            yerr=sweep.binned.sem,
-            fmt="-",
-            marker=marker,
-            ms=6,
-            lw=1.5,
-            color=color,
-            label=f"W = {sweep.W:g} ({len(sweep.p)} states)",
+            b.W, b.mean, yerr=b.sem, fmt="-", marker=marker, ms=6, lw=1.5, color=color, label=label
         )
-    ax.axhline(0.5, color="gray", ls=":", lw=1)
-    ax.set(
-        xlabel="eigenenergy E",
-        ylabel=f"P({phase})",
-        xlim=(emin, emax),
-        ylim=(-0.03, 1.03),
-        title=title,
-    )
-    ax.legend(loc="center right", fontsize=8)
-    ax.grid(alpha=0.3)
+    _half_line(ax)
+    ax.set(xlabel="eigenenergy E", ylabel=f"P({phase})", xlim=(emin, emax), ylim=P_LIMITS)
+    ax.set_title(title)
+    _legend_and_grid(ax, loc="center right", fontsize=8)
     _save(fig, path, dpi=110)
 
 
@@ -159,14 +141,11 @@ def collapse_axes(ax_raw, ax_col, curves, fit, *, ylabel: str, reference_wc=None
         ax_col.plot(grid, fit.scaling_function(grid), "k-", lw=1.5, label="fitted F(x)")
     ax_raw.axvline(fit.wc, color="k", ls="--", lw=1, label=f"fit W_c = {fit.wc:.2f}")
     if reference_wc is not None:
-        ax_raw.axvline(
-            reference_wc, color="gray", ls=":", lw=1.5, label=f"literature {reference_wc}"
-        )
+        _literature_line(ax_raw, reference_wc)
     ax_raw.set(xlabel="disorder W", ylabel=ylabel)
     ax_col.set(xlabel="(W - W_c) L^(1/nu)", ylabel=ylabel)
     for ax in (ax_raw, ax_col):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        _legend_and_grid(ax, fontsize=7)
 
 
 def scaling_collapse(curves, fit, path: str | os.PathLike, *, title: str = "") -> None:
@@ -174,8 +153,8 @@ def scaling_collapse(curves, fit, path: str | os.PathLike, *, title: str = "") -
     fig, (ax_raw, ax_col) = plt.subplots(1, 2, figsize=(11, 4.2))
     collapse_axes(ax_raw, ax_col, curves, fit, ylabel="P")
     for ax in (ax_raw, ax_col):
-        ax.axhline(0.5, color="gray", ls=":", lw=1)
-        ax.set_ylim(-0.03, 1.03)
+        _half_line(ax)
+        ax.set_ylim(*P_LIMITS)
     fig.suptitle(title)
     _save(fig, path, dpi=110)
 
@@ -187,41 +166,30 @@ def discovery(results, path: str | os.PathLike, *, model: str, reference_wc, ref
     """Every route of a discovery run, a row each (its data and, for the scaling routes, the
     collapse), then W_c and nu of all routes side by side with their 95% intervals and the
     literature values (gray: shown for comparison, never used)."""
-    fig, axes = plt.subplots(
-        len(results) + 1, 2, figsize=(11, 3.6 * (len(results) + 1)), squeeze=False
-    )
+    rows = len(results) + 1
+    fig, axes = plt.subplots(rows, 2, figsize=(11, 3.6 * rows), squeeze=False)
     for (ax_a, ax_b), r in zip(axes, results, strict=False):
         if r.estimate is not None:
-            collapse_axes(
-                ax_a,
-                ax_b,
-                r.curves,
-                r.estimate.fit,
-                ylabel=YLABELS[r.route],
-                reference_wc=reference_wc,
-            )
+            ylabel, fit = YLABELS[r.route], r.estimate.fit
+            collapse_axes(ax_a, ax_b, r.curves, fit, ylabel=ylabel, reference_wc=reference_wc)
         elif r.confusion is not None:
             c = r.confusion
             ax_a.errorbar(
                 c.trials, c.accuracy, yerr=c.sem, fmt="-o", ms=3, label="validation accuracy"
             )
             ax_a.set(xlabel="trial boundary W'", ylabel="accuracy")
-            ax_b.axis("off")
         else:
             for L, c in r.curves.items():
                 ax_a.errorbar(c.W, c.mean, yerr=c.sem, fmt="-o", ms=3, label=f"L = {L}")
-            ax_a.axhline(0.5, color="gray", ls=":", lw=1)
+            _half_line(ax_a)
             ax_a.set(xlabel="disorder W", ylabel=YLABELS[r.route])
-            ax_b.axis("off")
         if r.estimate is None:
+            ax_b.axis("off")
             ax_a.axvspan(*r.wc_ci, color="C3", alpha=0.15)
             ax_a.axvline(r.wc, color="C3", lw=1.5, label=f"W_c = {r.wc:.2f}")
             if reference_wc is not None:
-                ax_a.axvline(
-                    reference_wc, color="gray", ls=":", lw=1.5, label=f"literature {reference_wc}"
-                )
-            ax_a.grid(alpha=0.3)
-            ax_a.legend(fontsize=7)
+                _literature_line(ax_a, reference_wc)
+            _legend_and_grid(ax_a, fontsize=7)
         ax_a.set_title(r.line(), fontsize=9)
     ax_wc, ax_nu = axes[-1]
     for ax, name, key, ref in (
@@ -235,7 +203,7 @@ def discovery(results, path: str | os.PathLike, *, model: str, reference_wc, ref
         ax.errorbar(values, y, xerr=np.abs(cis.T - values), fmt="o", capsize=4, color="C0")
         ax.set_yticks(y, [r.route for r in shown])
         if ref is not None:
-            ax.axvline(ref, color="gray", ls=":", lw=1.5, label=f"literature {ref}")
+            _literature_line(ax, ref)
             ax.legend(fontsize=7)
         ax.set(xlabel=f"{name} (95% interval)")
         ax.grid(alpha=0.3)

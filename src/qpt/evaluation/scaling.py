@@ -25,6 +25,8 @@ from scipy.optimize import least_squares
 from scipy.special import expit
 from scipy.stats import norm
 
+from qpt.evaluation.curves import mean_sem, percentile_interval
+
 SEM_FLOOR = 1e-3  # points whose states all agree have sem 0: keep them finite-weighted
 
 
@@ -98,10 +100,8 @@ def fit_scaling(
             f"finite-size scaling needs >= 2 sizes and > {n_params} points in the window; "
             f"got sizes {sizes} and {len(W)} points"
         )
-    if link == "logit":  # a decreasing logistic curve through 1/2 at W_c
-        coeffs0 = np.concatenate([[0.0, -1.0], np.zeros(order - 1)])
-    else:
-        coeffs0 = np.concatenate([[0.5, -0.5], np.zeros(order - 1)])
+    # start from a decreasing curve through 1/2 at W_c (logistic, or a line)
+    coeffs0 = np.concatenate([[0.0, -1.0] if link == "logit" else [0.5, -0.5], np.zeros(order - 1)])
     theta0 = np.concatenate(
         [[wc0, 1 / nu0], coeffs0[int(anchored) :], [0.0, 1.0] if irrelevant else []]
     )
@@ -117,22 +117,12 @@ def fit_scaling(
     wc, inv_nu = res.x[0], res.x[1]
     s_wc, s_inv = math.sqrt(cov[0, 0]), math.sqrt(cov[1, 1])
     nu_hi = 1 / (inv_nu - z * s_inv) if inv_nu > z * s_inv else math.inf
-    return ScalingFit(
-        float(wc),
-        float(1 / inv_nu),
-        (float(wc - z * s_wc), float(wc + z * s_wc)),
-        (float(1 / (inv_nu + z * s_inv)), float(nu_hi)),
-        _model(res.x, W[:1], L[:1], *args)[1].tolist(),
-        chi2,
-        dof,
-        len(W),
-        sizes,
-        window,
-        anchored,
-        link,
-        float(abs(res.x[-1])) if irrelevant else None,
-        float(res.x[-2]) if irrelevant else None,
-    )
+    wc_ci = (float(wc - z * s_wc), float(wc + z * s_wc))
+    nu_ci = (float(1 / (inv_nu + z * s_inv)), float(nu_hi))
+    coefficients = _model(res.x, W[:1], L[:1], *args)[1].tolist()
+    y, b = (float(abs(res.x[-1])), float(res.x[-2])) if irrelevant else (None, None)
+    fitted = (float(wc), float(1 / inv_nu), wc_ci, nu_ci, coefficients, chi2, dof, len(W), sizes)
+    return ScalingFit(*fitted, window, anchored, link, y, b)
 
 
 @dataclass(frozen=True)
@@ -163,10 +153,7 @@ def curve_points(
     rows = []
     for L, (W, values) in sorted(samples.items()):
         per_state = np.asarray(values, float).reshape(-1, len(W)).mean(axis=0)
-        for w in np.unique(W):
-            v = per_state[W == w]
-            sem = v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else 0.0
-            rows.append((w, L, v.mean(), sem))
+        rows += [(w, L, *mean_sem(per_state[W == w])) for w in np.unique(W)]
     return tuple(np.array(c, float) for c in zip(*rows, strict=True))
 
 
@@ -199,15 +186,6 @@ def bootstrap_scaling(
             continue
         if np.isfinite(f.wc) and np.isfinite(f.nu) and f.nu > 0:
             draws.append((f.wc, f.nu))
-    alpha = (1 - confidence) / 2
-    if draws:
-        (wc_lo, nu_lo), (wc_hi, nu_hi) = np.quantile(np.array(draws), [alpha, 1 - alpha], axis=0)
-    else:
-        wc_lo = wc_hi = nu_lo = nu_hi = math.nan
-    return ScalingEstimate(
-        full,
-        (float(wc_lo), float(wc_hi)),
-        (float(nu_lo), float(nu_hi)),
-        n_bootstrap,
-        n_bootstrap - len(draws),
-    )
+    draws = np.array(draws).reshape(-1, 2)  # (W_c, nu) per successful resample
+    wc_ci, nu_ci = (percentile_interval(column, confidence) for column in draws.T)
+    return ScalingEstimate(full, wc_ci, nu_ci, n_bootstrap, n_bootstrap - len(draws))

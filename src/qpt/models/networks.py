@@ -57,36 +57,38 @@ def _lenet_head(inputs: int, hidden: int, n_classes: int) -> nn.Sequential:
     )
 
 
-class SimpleCNN(nn.Module):
-    """Two weight layers: conv -> max-pool -> linear."""
+class _FeaturesThenClassifier(nn.Module):
+    """``features``, flattened, then ``classifier``; every weight layer Xavier-initialised."""
 
-    def __init__(self, L: int, conv1: int = 10, n_classes: int = 2):
+    def __init__(self, features: nn.Module, classifier: nn.Module):
         super().__init__()
-        _check_input(L, 1, conv1=conv1)
-        side = _conv_out(L) // 2
-        self.features = nn.Sequential(nn.Conv2d(1, conv1, KERNEL), nn.MaxPool2d(2, 2))
-        self.classifier = nn.Linear(conv1 * side * side, n_classes)
+        self.features, self.classifier = features, classifier
         self.apply(xavier_normal_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x).flatten(1))
 
 
-class LeNet(nn.Module):
+class SimpleCNN(_FeaturesThenClassifier):
+    """Two weight layers: conv -> max-pool -> linear."""
+
+    def __init__(self, L: int, conv1: int = 10, n_classes: int = 2):
+        _check_input(L, 1, conv1=conv1)
+        side = _conv_out(L) // 2
+        features = nn.Sequential(nn.Conv2d(1, conv1, KERNEL), nn.MaxPool2d(2, 2))
+        super().__init__(features, nn.Linear(conv1 * side * side, n_classes))
+
+
+class LeNet(_FeaturesThenClassifier):
     """Four weight layers: conv -> pool -> conv -> pool -> linear -> ReLU -> linear."""
 
     def __init__(
         self, L: int, conv1: int = 20, conv2: int = 50, hidden: int = 500, n_classes: int = 2
     ):
-        super().__init__()
         _check_input(L, 2, conv1=conv1, conv2=conv2, hidden=hidden)
         side = _conv_out(_conv_out(L) // 2) // 2
-        self.features = _lenet_stages(conv1, conv2)
-        self.classifier = _lenet_head(conv2 * side * side, hidden, n_classes)
-        self.apply(xavier_normal_init)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x).flatten(1))
+        features = _lenet_stages(conv1, conv2)
+        super().__init__(features, _lenet_head(conv2 * side * side, hidden, n_classes))
 
 
 class GlobalPoolCNN(nn.Module):
@@ -111,7 +113,7 @@ class GlobalPoolCNN(nn.Module):
         return self.classifier(torch.cat([self.avg(f), self.max(f)], dim=1).flatten(1))
 
 
-class BoxCNN(nn.Module):
+class BoxCNN(_FeaturesThenClassifier):
     """A small network for coarse-grained inputs (``data.coarse_grain=n``: n x n box weights,
     beyond the letter): two 3 x 3 convolutions with ReLU, global average pooling and two
     linear layers. Every lattice size gives the same n x n input, so one network judges all
@@ -120,17 +122,12 @@ class BoxCNN(nn.Module):
     def __init__(
         self, L: int, conv1: int = 16, conv2: int = 32, hidden: int = 32, n_classes: int = 2
     ):
-        super().__init__()
         _check_input(L, 0, conv1=conv1, conv2=conv2, hidden=hidden)
-        self.features = nn.Sequential(
+        features = nn.Sequential(
             nn.Conv2d(1, conv1, 3, padding=1),
             nn.ReLU(inplace=True),
             nn.Conv2d(conv1, conv2, 3, padding=1),
             nn.ReLU(inplace=True),
             nn.AdaptiveAvgPool2d(1),
         )
-        self.classifier = _lenet_head(conv2, hidden, n_classes)
-        self.apply(xavier_normal_init)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x).flatten(1))
+        super().__init__(features, _lenet_head(conv2, hidden, n_classes))
