@@ -7,12 +7,15 @@ sweep goes on; :mod:`qpt.sweeps` reports every job when the sweep ends.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
+import shutil
 import signal
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +33,8 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 STATUS_FILE = "status.json"
+#: when this process started qpt: files older than this were not written by the job
+_STARTED = time.time() - 1.0
 #: set once a job starts: an OSError before that is Hydra failing to create its output directory
 _job_started = False
 
@@ -164,6 +169,7 @@ def run(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dict[st
         text = f"error: {message or repr(err)}"
         print(text, file=sys.stderr)
         if not in_sweep:
+            _discard_if_only_hydra(Path(hydra.runtime.output_dir))
             sys.exit(2)
         logging.getLogger("qpt").exception("job %s failed", hydra.job.num)
         _write(status, {"status": "FAILED", "error": text, "overrides": list(hydra.overrides.task)})
@@ -173,6 +179,22 @@ def run(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dict[st
     )
     print(summary_block(summary), flush=True)
     return summary
+
+
+def _discard_if_only_hydra(out: Path) -> None:
+    """Remove the output directory of a refused job if it holds only what Hydra wrote for it
+    (``.hydra/`` and the job's log), so that bad input leaves nothing behind; a directory with
+    anything else in it, or older than this process (a rerun in place), is kept."""
+    files = [p for p in out.rglob("*") if p.is_file()] if out.is_dir() else []
+    hydra_only = all(
+        (".hydra" in p.relative_to(out).parts or p.suffix == ".log")
+        and p.stat().st_mtime >= _STARTED
+        for p in files
+    )
+    if out.is_dir() and hydra_only:
+        shutil.rmtree(out, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            out.parent.rmdir()  # the dated directory, if this job was its only one
 
 
 def _write(path: Path, record: dict[str, Any]) -> None:
