@@ -116,6 +116,19 @@ def test_cache_roundtrip_and_hit(tmp_path, monkeypatch):
     assert calls == [(12, 16)]
 
 
+def test_3d_images_are_cached_and_memory_mapped_as_cubes(tmp_path):
+    """A 3D model's states are L x L x L densities; the 2D keys stay as they were (the
+    dimension follows from the model's name, which the key already holds)."""
+    ens = training_ensemble("anderson3d", L, 0.0, [[1.0, 10.0], [20.0, 30.0]], seed=2)
+    assert ens.sample_shape == (L, L, L) and su2_ensemble().sample_shape == (L, L)
+    data = EnsembleCache(tmp_path, ens, shard_size=4).get(6, workers=1, progress=False)
+    again = EnsembleCache(tmp_path, ens, shard_size=4).load(6)
+    assert isinstance(again.shards[0], np.memmap) and again.image(5).shape == (L, L, L)
+    assert np.array_equal(again.images(), data.images()) and again.images().shape == (6, L, L, L)
+    np.testing.assert_allclose(again.images().sum(axis=(1, 2, 3)), 1.0, rtol=1e-5)
+    assert "dimension" not in su2_ensemble().describe()
+
+
 def test_parallel_workers_give_identical_data(tmp_path):
     ens = su2_ensemble()
     one = EnsembleCache(tmp_path / "a", ens, shard_size=16).get(32, workers=1, progress=False)

@@ -114,3 +114,24 @@ def test_bad_data_config_is_named(tmp_path, changes, match):
     with pytest.raises(ValueError, match=match.replace(".", r"\.")):
         check(data_config(tmp_path, **changes), "data.")
     check(data_config(tmp_path))  # the good one passes
+
+
+def test_3d_states_are_served_as_cubes_scaled_by_the_number_of_sites(tmp_path):
+    dm = EigenstateDataModule("anderson3d", 8, 3, TRAIN, data_config(tmp_path), {})
+    assert dm.scale == 8.0**3
+    dm.prepare_data()
+    dm.setup("fit")
+    x, _ = next(iter(dm.val_dataloader()))
+    assert x.shape == (4, 1, 8, 8, 8)
+    torch.testing.assert_close(x.mean(dim=(1, 2, 3, 4)), torch.ones(4))  # mean 1
+    sets = TestSets(8, 3, data_config(tmp_path))
+    assert sets.grid("anderson3d", 0.0, [5.0, 30.0], 1, {}).images().shape == (2, 8, 8, 8)
+
+
+def test_2d_only_data_paths_refuse_3d_models(tmp_path):
+    with pytest.raises(ValueError, match=r"coarse_grain=4.*'anderson3d' is 3D"):
+        EigenstateDataModule("anderson3d", 8, 3, TRAIN, data_config(tmp_path, coarse_grain=4), {})
+    from qpt.evaluation.evaluate import edge_weight
+
+    with pytest.raises(ValueError, match="not square"):
+        edge_weight(np.ones((2, 8, 8, 8), np.float32))

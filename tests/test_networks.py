@@ -7,7 +7,7 @@ import torch
 from hydra.utils import instantiate
 
 from qpt.models.module import PhaseClassifier, build
-from qpt.models.networks import LeNet, SimpleCNN
+from qpt.models.networks import LeNet, LeNet3D, SimpleCNN, input_dimension
 from qpt.models.optim import InverseDecay
 from tests.conftest import ROOT, group_config
 
@@ -33,10 +33,35 @@ def test_simple_net_has_two_weight_layers():
 @pytest.mark.parametrize("L", [16, 24, 64])
 @pytest.mark.parametrize("net", NETS)
 def test_every_net_config_builds_and_follows_L(net, L):
-    assert build(group_config("net", net), torch.nn.Module, L)(torch.zeros(2, 1, L, L)).shape == (
-        2,
-        2,
-    )
+    network = build(group_config("net", net), torch.nn.Module, L)
+    dimension = input_dimension(network)
+    if dimension == 3 and L > 24:
+        pytest.skip("a 3D net at L = 64 has 55M weights: built at L = 16 and 24 only")
+    assert network(torch.zeros(2, 1, *(L,) * dimension)).shape == (2, 2)
+
+
+def test_3d_lenet_shapes_at_L20():
+    net = LeNet3D(20)
+    assert net.classifier[0].in_features == 2 * 2 * 2 * 50  # 20 -> 16 -> 8 -> 4 -> 2
+    assert net(torch.zeros(3, 1, 20, 20, 20)).shape == (3, 2)
+    assert isinstance(net.features[0], torch.nn.Conv3d) and input_dimension(net) == 3
+    with pytest.raises(ValueError, match="L=12"):
+        LeNet3D(12)
+
+
+@pytest.mark.parametrize(
+    ("model", "net", "symmetry", "match"),
+    [
+        ("anderson3d", "deep", "none", "LeNet takes 2D images but model 'anderson3d' is 3D"),
+        ("su2", "deep3d", "none", "LeNet3D takes 3D images but model 'su2' is 2D"),
+        ("anderson3d", "deep3d", "dihedral", "symmetry='dihedral' acts on 2D images"),
+        ("su2", "deep", "cubic", "symmetry='cubic' acts on 3D images"),
+    ],
+)
+def test_a_net_or_group_of_the_other_dimension_is_refused(model, net, symmetry, match):
+    meta = {"L": 16, "model": model}
+    with pytest.raises(ValueError, match=match):
+        PhaseClassifier(group_config("net", net), group_config("optim", "adam"), symmetry, meta)
 
 
 def test_too_small_lattice_and_empty_layers_are_refused():
@@ -96,7 +121,7 @@ def test_adam_is_fixed_rate_adamw():
 def test_bad_learning_rate_is_refused():
     optim = group_config("optim", "adam")
     optim["optimizer"]["lr"] = -1e-3
-    clf = PhaseClassifier(group_config("net", "simple"), optim, "none", {"L": 16})
+    clf = PhaseClassifier(group_config("net", "simple"), optim, "none", {"L": 16, "model": "su2"})
     with pytest.raises(ValueError, match=r"-0\.001"):
         clf.configure_optimizers()
     with pytest.raises(ValueError, match="gamma=-1"):

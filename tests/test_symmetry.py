@@ -8,7 +8,16 @@ import torch
 
 from qpt.models.checkpoint import load_classifier
 from qpt.models.module import PhaseClassifier
-from qpt.models.symmetry import GROUP_ORDER, dihedral, orbit, orbit_mean, random_dihedral
+from qpt.models.symmetry import (
+    CUBIC_ORDER,
+    GROUP_ORDER,
+    GROUPS,
+    cubic,
+    dihedral,
+    orbit,
+    orbit_mean,
+    random_dihedral,
+)
 from qpt.physics import get_model
 from qpt.physics.images import density_image
 from qpt.training import train
@@ -83,10 +92,26 @@ def test_random_dihedral_picks_one_of_each_items_images():
     assert torch.equal(orbit_mean(orbit(x), len(x)), sum(dihedral(x, g) for g in range(8)) / 8)
 
 
-def _classifier(symmetry: str) -> PhaseClassifier:
+def test_the_48_cube_elements_form_the_group():
+    """O_h: 6 axis permutations x 8 axis reversals, all distinct on a generic cube, closed
+    under composition, with the identity first."""
+    x = torch.rand(1, 1, 4, 4, 4)
+    images = [cubic(x, g) for g in range(CUBIC_ORDER)]
+    as_tuple = [tuple(i.flatten().tolist()) for i in images]
+    assert CUBIC_ORDER == 48 and len(set(as_tuple)) == 48 and torch.equal(images[0], x)
+    for a in range(CUBIC_ORDER):
+        for b in range(CUBIC_ORDER):
+            assert tuple(cubic(images[a], b).flatten().tolist()) in as_tuple  # closure
+    with pytest.raises(ValueError, match="g=48"):
+        cubic(x, 48)
+    picked = GROUPS["cubic"].random(torch.rand(200, 1, 3, 3, 3), torch.Generator().manual_seed(0))
+    assert picked.shape == (200, 1, 3, 3, 3)
+
+
+def _classifier(symmetry: str, model: str = "su2", net: str = "deep") -> PhaseClassifier:
     torch.manual_seed(0)
-    meta = {"L": 16, "model": "su2", "phases": ["delocalized", "localized"]}
-    net, optim = group_config("net", "deep"), group_config("optim", "adam")
+    meta = {"L": 16, "model": model, "phases": ["delocalized", "localized"]}
+    net, optim = group_config("net", net), group_config("optim", "adam")
     return PhaseClassifier(net=net, optim=optim, symmetry=symmetry, meta=meta).eval()
 
 
@@ -100,6 +125,20 @@ def test_symmetrised_classifier_is_exactly_invariant():
         # the same weights without symmetrisation are not invariant: the test can fail
         assert (plain.probabilities(dihedral(x, 1)) - plain.probabilities(x)).abs().max() > 1e-4
         torch.testing.assert_close(reference.sum(dim=1), torch.ones(4))
+
+
+def test_cube_symmetrised_classifier_is_exactly_invariant():
+    x = torch.rand(2, 1, 16, 16, 16) * 2
+    sym = _classifier("cubic", "anderson3d", "simple3d")
+    plain = _classifier("none", "anderson3d", "simple3d")
+    with torch.no_grad():
+        reference = sym.probabilities(x)
+        for g in (1, 7, 8, 21, 47):  # reversals, a permutation, both
+            torch.testing.assert_close(sym.probabilities(cubic(x, g)), reference)
+        assert (plain.probabilities(cubic(x, 21)) - plain.probabilities(x)).abs().max() > 1e-4
+        # the chunked orbit average is the plain mean over all 48 images
+        every = torch.stack([plain.probabilities(cubic(x, g)) for g in range(CUBIC_ORDER)])
+        torch.testing.assert_close(reference, every.mean(dim=0))
 
 
 def test_unknown_symmetry_is_refused():

@@ -90,6 +90,23 @@ def test_tiny_run_is_tracked_in_mlflow(tmp_run_dir, model, net):
     assert [m.step for m in history] == [0]  # per-epoch metrics: the step is the epoch
 
 
+def test_tiny_3d_run_trains_judges_and_draws(tmp_run_dir):
+    """The 3D Anderson model end to end: L^3 images, a 3D net with the cube's group, a
+    checkpoint that judges L^3 test states, a transition curve and the sample panels."""
+    overrides = [*tiny_overrides(tmp_run_dir, L=8), "model=anderson3d", "net=simple3d"]
+    summary = train(compose_cfg([*overrides, "logger=none", "disorder.train.states_per_phase=8"]))
+    clf = load_classifier(summary["checkpoint"])
+    assert clf.symmetry == "cubic" and clf.meta["model"] == "anderson3d"
+    assert 0.0 <= summary["val_acc"] <= 1.0 and "crossing_W/E0.0" in summary["evaluation"]
+    out = Path(summary["output_dir"])
+    curve = np.loadtxt(out / "evaluation" / "curve_anderson3d_E0.0.csv", delimiter=",", skiprows=1)
+    assert curve.shape == (4, 4) and np.all((curve[:, 1] >= 0) & (curve[:, 1] <= 1))
+    assert (out / "sample_eigenfunctions.png").is_file()
+    assert (out / "evaluation" / "transition_anderson3d.png").is_file()
+    with pytest.raises(ValueError, match="3D"):  # a 2D model's states cannot be judged
+        load_classifier(summary["checkpoint"], model="su2")
+
+
 def test_identical_runs_get_different_names():
     """Jobs of a cluster array can start in the same second with the same config."""
     names = [run_name("su2", "deep", "L40") for _ in range(100)]
@@ -288,3 +305,9 @@ def test_training_on_absolute_ranges_needs_no_critical_disorder(tmp_run_dir):
         train(compose_cfg([*tiny_overrides(tmp_run_dir), "model.name=su2_untabulated"]))
     with pytest.raises(ValueError, match="absolute test grid"):
         train(compose_cfg([*overrides, "disorder.test.relative=true"]))
+
+
+def test_gap_sweep_is_refused_for_3d_models(tmp_run_dir):
+    cfg = compose_cfg(["model=anderson3d", "evaluation.gap_sweep.disorders=[1.0]"])
+    with pytest.raises(ValueError, match=r"gap_sweep.*'anderson3d' is 3D"):
+        typed(cfg)

@@ -157,6 +157,15 @@ def check_judged(
     for physics in models:
         for energy in energies:
             physics.check_energy(energy, L, w_min, name)
+    if ev.gap_sweep.disorders and models[0].dimension != 2:  # edge weights: a 2D notion
+        raise ValueError(
+            f"evaluation.gap_sweep.disorders: the gap sweep judges edge states of square "
+            f"lattices; model {models[0].name!r} is {models[0].dimension}D (disorders=[])"
+        )
+    if ev.phase_diagram.energies:  # its own absolute W grid, judged for the first (trained) model
+        diagram = ev.phase_diagram
+        for energy in diagram.energies:
+            models[0].check_energy(energy, L, diagram.w_min, "evaluation.phase_diagram.energies")
 
 
 ConfigStore.instance().store(name="train_schema", node=TrainConfig)

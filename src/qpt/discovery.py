@@ -192,7 +192,7 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
     d, route = conf.discover, conf.discover.confusion
     grid = conf.data.load(*_grid(conf, route.L, route.states_per_w))
     images, W, n = grid.images(), grid.W, conf.data.coarse_grain or route.L
-    scale = np.float32(input_scale(n, conf.data.input_scale))
+    scale = np.float32(input_scale(n, conf.data.input_scale, images.ndim - 1))
     inputs = coarse_grain(images, n) if conf.data.coarse_grain else images
     x = torch.from_numpy(inputs * scale).unsqueeze(1)
     order = np.random.default_rng(conf.seed).permutation(len(W))

@@ -17,9 +17,10 @@ from qpt.data.config import TestGrid
 from qpt.data.testsets import TestSets
 from qpt.evaluation.config import EvaluationConfig
 from qpt.evaluation.evaluate import gap_sweep, predictor, transition_curves
+from qpt.evaluation.phase_diagram import phase_diagram
 from qpt.models.checkpoint import load_classifier
 from qpt.models.module import PhaseClassifier
-from qpt.reporting import publish, publish_curves, write_evaluation
+from qpt.reporting import publish, publish_curves, write_evaluation, write_phase_diagram
 from qpt.runs import git_commit
 from qpt.sweeps import job_tags, run_name
 from qpt.tracking import build_loggers, ended_on_exit, run_info, trackers
@@ -67,6 +68,36 @@ def judge(
     )
     publish(loggers, metrics, files)
     publish_curves(loggers, curves, classifier.meta["model"])
+    if ev.phase_diagram.energies:
+        metrics |= _phase_diagram(classifier, sets, ev, model, accelerator, out, loggers)
+    return metrics
+
+
+def _phase_diagram(
+    classifier: PhaseClassifier,
+    sets: TestSets,
+    ev: EvaluationConfig,
+    model: str,
+    accelerator: str,
+    out: Path,
+    loggers: Sequence[Logger],
+) -> dict[str, float]:
+    """The (E, W) map of ``model`` and its P = 1/2 contour, written to ``out`` and published."""
+    diagram = phase_diagram(
+        classifier,
+        sets,
+        ev.phase_diagram,
+        model=model,
+        n_bootstrap=ev.n_bootstrap,
+        accelerator=accelerator,
+    )
+    for e, w, lo, hi in zip(diagram.energies, diagram.W_half, diagram.lo, diagram.hi, strict=True):
+        wc = diagram.reference_at(e)
+        log.info(
+            "phase diagram E=%g: P = 1/2 at W = %.3f [%.3f, %.3f] (W_c = %s)", e, w, lo, hi, wc
+        )
+    metrics, files = write_phase_diagram(diagram, out)
+    publish(loggers, metrics, files)
     return metrics
 
 

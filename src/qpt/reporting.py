@@ -27,6 +27,7 @@ from qpt.evaluation.confusion import ConfusionCurve
 from qpt.evaluation.curves import Crossing, Curve
 from qpt.evaluation.evaluate import GapSweep, TransitionCurve, energy_tag
 from qpt.evaluation.fss import ScalingStudy
+from qpt.evaluation.phase_diagram import PhaseDiagram
 from qpt.evaluation.scaling import ScalingEstimate
 from qpt.physics import LatticeModel, get_model
 from qpt.tracking import MLFlowLogger
@@ -194,21 +195,37 @@ def write_training(
     return metrics | {"best/epoch": summary["best_epoch"] or 0}, files
 
 
+#: what a sample panel shows of an image, by lattice dimension: (title suffix, 2D view)
+SAMPLE_VIEWS = {
+    2: (("", lambda image: image),),
+    3: (
+        (", sum over z", lambda cube: cube.sum(axis=0)),
+        (", slice z = L/2", lambda cube: cube[cube.shape[0] // 2]),
+    ),
+}
+
+
 def write_sample_images(
     data: LoadedEnsemble, physics: LatticeModel, energy: float, per_phase: int, path: Path
 ) -> Files:
-    """The letter's Figs. 1/4: training eigenfunctions across W for each phase."""
+    """The letter's Figs. 1/4: training eigenfunctions across W for each phase. A 3D state
+    is drawn twice, in two rows per phase: |psi|^2 summed along z, and the slice z = L/2
+    through its maximum (periodic images are centred there)."""
     if per_phase < 1:
         return []
+    views = SAMPLE_VIEWS[physics.dimension]
     images, titles = [], []
     for label, phase in enumerate(physics.phases):
         idx = np.flatnonzero(data.labels == label)
         idx = idx[np.argsort(data.W[idx])]
-        for j in np.linspace(0, len(idx) - 1, per_phase).round().astype(int):
-            images.append(np.asarray(data.image(idx[j])))
-            titles.append(f"{phase}\nW = {data.W[idx[j]]:.3g}, E = {data.energies[idx[j]]:.3g}")
+        picked = idx[np.linspace(0, len(idx) - 1, per_phase).round().astype(int)]
+        for name, view in views:
+            for i in picked:
+                images.append(view(np.asarray(data.image(i))))
+                titles.append(f"{phase}{name}\nW = {data.W[i]:.3g}, E = {data.energies[i]:.3g}")
     L, wc = images[0].shape[-1], physics.reference_critical_disorder(energy)
-    title = f"{physics.name}, L = {L}: |psi(x, y)|^2 (W_c = {wc})"
+    density = "|psi(x, y)|^2" if physics.dimension == 2 else "|psi(x, y, z)|^2"
+    title = f"{physics.name}, L = {L}: {density} (W_c = {wc})"
     plots.sample_panel(images, titles, path, ncols=per_phase, suptitle=title)
     return [(path, "images")]
 
@@ -306,3 +323,49 @@ def write_discovery(
     files = [(table, "discovery"), (write_json(out / "discovery.json", record), "discovery")]
     metrics = {k: v for r in results for k, v in r.metrics().items()}
     return metrics, [*files, (figure, "discovery")]
+
+
+def phase_diagram_metrics(d: PhaseDiagram) -> dict[str, float]:
+    """``phase_diagram/W_half/E<e>`` (with ``_lo``, ``_hi``) at each grid energy, and where the
+    literature has a W_c there, ``phase_diagram/deviation/E<e>``: (W_half - W_c) / W_c."""
+    metrics = {}
+    for i, energy in enumerate(d.energies):
+        tag = energy_tag(energy)
+        for name, values in (("", d.W_half), ("_lo", d.lo), ("_hi", d.hi)):
+            metrics[f"phase_diagram/W_half{name}/{tag}"] = float(values[i])
+        if (wc := d.reference_at(energy)) is not None:
+            metrics[f"phase_diagram/deviation/{tag}"] = float((d.W_half[i] - wc) / wc)
+    return metrics
+
+
+def write_phase_diagram(d: PhaseDiagram, out: Path) -> tuple[dict[str, float], Files]:
+    """The map (PNG), its values (NPZ, and CSV one row per grid point), the contour with the
+    literature beside (CSV), and the contour's metrics; artifacts under ``phase_diagram/``."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"phase_diagram_{d.model}"
+    arrays = {
+        k: getattr(d, k) for k in ("energies", "W", "p", "sem", "count", "W_half", "lo", "hi")
+    }
+    np.savez_compressed(out / f"{stem}.npz", **arrays)
+    rows = [
+        (e, w, d.p[i, j], d.sem[i, j], int(d.count[i, j]))
+        for i, e in enumerate(d.energies)
+        for j, w in enumerate(d.W)
+    ]
+    grid_csv = _write_csv(out / f"{stem}.csv", ["E", "W", f"P_{d.phase}", "sem", "n_states"], rows)
+    contour = []
+    for i, e in enumerate(d.energies):
+        wc = d.reference_at(e)
+        deviation = math.nan if wc is None else (d.W_half[i] - wc) / wc
+        contour.append((e, d.W_half[i], d.lo[i], d.hi[i], "" if wc is None else wc, deviation))
+    header = ["E", "W_half", "W_half_lo", "W_half_hi", "literature_W_c", "relative_deviation"]
+    contour_csv = _write_csv(out / f"{stem}_contour.csv", header, contour)
+    figure = out / f"{stem}.png"
+    title = (
+        f"{d.model}, L = {d.L}: P({d.phase}) from the network trained on {d.trained_on} "
+        f"at E = {d.train_energy:g}"
+    )
+    caption = f"Literature W_c(E): {d.reference_source}." if d.reference else ""
+    plots.phase_diagram(d, figure, title=title, caption=caption)
+    files = [(p, "phase_diagram") for p in (figure, out / f"{stem}.npz", grid_csv, contour_csv)]
+    return phase_diagram_metrics(d), files

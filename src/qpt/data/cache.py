@@ -5,8 +5,9 @@ is a hash of what determines the data, the shard size only of how it is cut into
 jobs with different ``data.shard_size`` each get their own directory in a shared root):
 
     ensemble.json            what determines the data (the hash of it is the key)
-    shard-00003.images.npy   (shard_size, L, L) float32, states 3*S .. 4*S - 1 (for a levels
-                             ensemble: (shard_size, levels) float64 eigenvalues)
+    shard-00003.images.npy   (shard_size, L, L) float32, states 3*S .. 4*S - 1 (a 3D model:
+                             (shard_size, L, L, L); a levels ensemble: (shard_size, levels)
+                             float64 eigenvalues)
     shard-00003.info.npy     (shard_size, 3) float64: W, eigenenergy, label
     shard-00003.json         sidecar: sha256 of both files; written last = shard committed
     shard-00003.lock         flock held while a process generates the shard
@@ -92,7 +93,7 @@ def _atomic_json(path: Path, obj: Any) -> None:
 class LoadedEnsemble:
     """States 0 .. n-1 of a cached ensemble: memory-mapped images, info in memory."""
 
-    shards: list[np.ndarray]  # memmaps, each (shard_size, L, L)
+    shards: list[np.ndarray]  # memmaps, each (shard_size, *ensemble.sample_shape)
     info: np.ndarray  # (n, 3)
     shard_size: int
 

@@ -77,13 +77,14 @@ class DisorderConfig:
 INPUT_SCALES = ("area", "none")
 
 
-def input_scale(L: int, mode: str) -> float:
-    """|psi|^2 averages 1/L^2, far below image scale. The letter scaled the first layer's
-    initial weights by 100; multiplying the image by L^2 (mean 1) is the input-side
-    equivalent and is independent of L."""
+def input_scale(L: int, mode: str, dimension: int) -> float:
+    """|psi|^2 averages 1/L^d over the L^d sites, far below image scale. The letter scaled the
+    first layer's initial weights by 100; multiplying the image by the number of sites L^d
+    ("area": L^2 for a square image, L^3 for a cube; mean 1) is the input-side equivalent and
+    is independent of L."""
     if mode not in INPUT_SCALES:
         raise ValueError(f"unknown input_scale {mode!r}; expected one of {INPUT_SCALES}")
-    return float(L * L) if mode == "area" else 1.0
+    return float(L**dimension) if mode == "area" else 1.0
 
 
 @dataclass
@@ -102,7 +103,7 @@ class DataConfig:
     num_workers: int = at_least(0)
     val_fraction: float = between(0, 1)
     input_scale: str = one_of(INPUT_SCALES)
-    coarse_grain: int | None = at_least(1)  # n: the network sees n x n box weights; None: L x L
+    coarse_grain: int | None = at_least(1)  # n: the network sees n x n box weights (2D only)
 
     def validate(self, prefix: str = "") -> None:
         if self.shard_index >= self.shard_count:

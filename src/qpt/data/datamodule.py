@@ -22,8 +22,9 @@ from qpt.physics.images import coarse_grain
 
 
 class ImageDataset(Dataset):
-    """Images (memory-mapped or in memory) with labels, as (1, side, side) float tensors:
-    the L x L image, or its n x n box weights with ``coarse=n``, times ``scale``."""
+    """Images (memory-mapped or in memory) with labels, as (1, side, side) float tensors
+    ((1, L, L, L) for a 3D model): the image, or its n x n box weights with ``coarse=n``,
+    times ``scale``."""
 
     def __init__(
         self, data: LoadedEnsemble, indices: np.ndarray, scale: float, coarse: int | None = None
@@ -103,8 +104,13 @@ class EigenstateDataModule(pl.LightningDataModule):
         self.train_ensemble = training_ensemble(
             model, self.L, train.energy, phases, seed=self.seed, params=model_params
         )
+        if data.coarse_grain and self.physics.dimension != 2:
+            raise ValueError(
+                f"data.coarse_grain={data.coarse_grain}: box weights are defined for square "
+                f"images; model {model!r} is {self.physics.dimension}D (data.coarse_grain=null)"
+            )
         self.image_size = data.coarse_grain or self.L  # the side of what the network sees
-        self.scale = input_scale(self.image_size, data.input_scale)
+        self.scale = input_scale(self.image_size, data.input_scale, self.physics.dimension)
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
 

@@ -72,8 +72,15 @@ class Ensemble:
         return W, self.labels[index % self.n_slots], h_seed
 
     @property
+    def dimension(self) -> int:
+        """The model's lattice dimension (from the registry: not part of the key, which the
+        model's name already fixes)."""
+        return get_model(self.model, **dict(self.params)).dimension
+
+    @property
     def sample_shape(self) -> tuple[int, ...]:
-        return (self.levels,) if self.levels else (self.L, self.L)
+        """(levels,), or the image: (L, L), or (L, L, L) for a cubic lattice."""
+        return (self.levels,) if self.levels else (self.L,) * self.dimension
 
     @property
     def sample_dtype(self) -> type:

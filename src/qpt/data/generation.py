@@ -32,7 +32,8 @@ INFO_COLUMNS = ("W", "energy", "label")
 
 def generate_state(ensemble: Ensemble, index: int) -> tuple[np.ndarray, np.ndarray]:
     """(sample, info [W, eigenenergy nearest E, label] float64) of state ``index``: the
-    sample is the image (L, L) float32, or the ``ensemble.levels`` eigenvalues nearest E."""
+    sample is the image (L, L) float32 ((L, L, L) for a 3D model), or the
+    ``ensemble.levels`` eigenvalues nearest E."""
     W, label, seed = ensemble.state(index)
     model = get_model(ensemble.model, **dict(ensemble.params))
     H = model.hamiltonian(ensemble.L, W, seed)
@@ -117,7 +118,8 @@ def generate_window(
     ensemble: Ensemble, emin: float, emax: float, n_realisations: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every eigenstate with emin <= E <= emax, for realisations 0 .. n-1 of ``ensemble``
-    (the letter's Fig. 5b gap sweep). Returns (images (m, L, L), info (m, 3))."""
+    (the letter's Fig. 5b gap sweep). Returns (images (m, L, L) (3D: (m, L, L, L)), info
+    (m, 3))."""
     model = get_model(ensemble.model, **dict(ensemble.params))
     images, info = [], []
     with threadpool_limits(1):
@@ -128,5 +130,5 @@ def generate_window(
             for e, v in zip(energies, vectors.T, strict=True):
                 images.append(density_image(v, ensemble.L, model.center_image))
                 info.append((W, e, label))
-    images = np.array(images, dtype=np.float32).reshape(-1, ensemble.L, ensemble.L)
+    images = np.array(images, dtype=np.float32).reshape(-1, *ensemble.sample_shape)
     return images, np.array(info, dtype=np.float64).reshape(-1, len(INFO_COLUMNS))

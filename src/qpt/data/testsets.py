@@ -18,7 +18,8 @@ from qpt.data.generation import generate_window
 
 @dataclass(frozen=True)
 class TestSets:
-    """Test states of L x L lattices drawn from ``seed``, cached as ``data`` says."""
+    """Test states of lattices of side L (square or cubic, as the model) drawn from
+    ``seed``, cached as ``data`` says."""
 
     __test__ = False  # not a pytest class
 

@@ -26,6 +26,25 @@ class GapSweepConfig:
 
 
 @dataclass
+class PhaseDiagramConfig:
+    """P(weak-disorder phase) over an (E, W) grid (:mod:`qpt.evaluation.phase_diagram`): at
+    each energy ``n_w`` absolute W from ``w_min`` to ``w_max``, ``states_per_point`` each;
+    no energies, no map."""
+
+    energies: list[float]
+    w_min: float = at_least(0)
+    w_max: float = above(0)
+    n_w: int = at_least(2)
+    states_per_point: int = at_least(1)
+
+    def validate(self, prefix: str = "") -> None:
+        if self.w_min >= self.w_max:
+            raise ValueError(f"{prefix}w_min={self.w_min} must be < {prefix}w_max={self.w_max}")
+        if sorted(set(self.energies)) != self.energies:
+            raise ValueError(f"{prefix}energies={self.energies} must increase (the map's axis)")
+
+
+@dataclass
 class EvaluationConfig:
     """What a trained network is asked after training (or by evaluate.py)."""
 
@@ -35,6 +54,7 @@ class EvaluationConfig:
     gap_sweep: GapSweepConfig
     sizes: list[int] | None = each_at_least(8)  # size-agnostic nets: judge these L, fit FSS
     sample_images: int = at_least(0)  # training eigenfunctions drawn per phase
+    phase_diagram: PhaseDiagramConfig  # energies [] (the default): no (E, W) map
 
 
 @dataclass

@@ -33,8 +33,10 @@ def predict(classifier: PhaseClassifier, data: LoadedEnsemble, accelerator: str)
     """P(weak-disorder phase) of every state in ``data``, its images scaled as in training."""
     if len(data) == 0:
         return np.empty(0)
-    coarse = classifier.meta.get("coarse_grain")
-    scale = input_scale(coarse or data.image(0).shape[-1], classifier.meta["input_scale"])
+    coarse, image = classifier.meta.get("coarse_grain"), data.image(0)
+    # the number of sites the network sees: n x n boxes, or the L x L (L x L x L) image
+    size, dimension = (coarse, 2) if coarse else (image.shape[-1], image.ndim)
+    scale = input_scale(size, classifier.meta["input_scale"], dimension)
     dataset = ImageDataset(data, np.arange(len(data)), scale, coarse)
     loader = DataLoader(dataset, batch_size=PREDICT_BATCH)
     return torch.cat(predictor(accelerator).predict(classifier, loader))[:, 0].cpu().numpy()
@@ -118,7 +120,12 @@ def transition_curves(
 
 def edge_weight(images: np.ndarray, width: int = EDGE_WIDTH) -> np.ndarray:
     """Fraction of |psi|^2 within ``width`` sites of an open boundary, per image: a
-    network-free marker of chiral edge states (a bulk state spreads it ~ 4 width / L)."""
+    network-free marker of chiral edge states (a bulk state spreads it ~ 4 width / L).
+    Square images (n, L, L) only: chiral edges are a 2D notion."""
+    if images.ndim != 3:
+        raise ValueError(
+            f"edge weight: images of shape {images.shape[1:]} are not square (n, L, L) images"
+        )
     inner = images[:, width:-width, width:-width].sum(axis=(1, 2))
     return 1.0 - inner / images.sum(axis=(1, 2))
 

@@ -209,3 +209,70 @@ def discovery(results, path: str | os.PathLike, *, model: str, reference_wc, ref
         ax.grid(alpha=0.3)
     fig.suptitle(f"{model}: the transition from two W ranges alone")
     _save(fig, path, dpi=100)
+
+
+def phase_diagram(diagram, path: str | os.PathLike, *, title: str = "", caption: str = "") -> None:
+    """P(phase) over (E, W) as a map (E across, W up), the network's P = 1/2 contour (its
+    crossing at each energy with the 95% interval as a band) and the literature critical
+    points as labelled markers; the training energy marked."""
+    d = diagram
+    fig, ax = plt.subplots(figsize=(7.5, 5.6))
+    mesh = ax.pcolormesh(
+        _cell_edges(d.energies),
+        _cell_edges(d.W),
+        d.p.T,
+        cmap="RdBu",
+        vmin=0,
+        vmax=1,
+        shading="flat",
+    )
+    fig.colorbar(mesh, ax=ax, label=f"P({d.phase})")
+    found = np.isfinite(d.W_half)
+    band = found & np.isfinite(d.lo) & np.isfinite(d.hi)
+    if band.sum() > 1:
+        ax.fill_between(
+            d.energies[band], d.lo[band], d.hi[band], color="k", alpha=0.25, lw=0,
+            label="95% interval of the contour",
+        )  # fmt: skip
+    ax.plot(
+        d.energies[found], d.W_half[found], "k-o", ms=4, lw=1.5,
+        label="network: P = 1/2 (crossing of P(W))",
+    )  # fmt: skip
+    if d.reference:
+        e_lit, w_lit = zip(*d.reference, strict=True)
+        ax.plot(
+            e_lit, w_lit, ls="none", marker="*", ms=14, color="gold", mec="k",
+            label="literature W_c(E) (source below)",
+        )  # fmt: skip
+        middle = (d.energies[0] + d.energies[-1]) / 2
+        for e, w in d.reference:  # labels point inwards, so that none leaves the axes
+            right = e > middle
+            ax.annotate(
+                f"W_c = {w:g}", (e, w), xytext=(-8 if right else 8, 8), textcoords="offset points",
+                ha="right" if right else "left", fontsize=8,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.8, "lw": 0},
+            )  # fmt: skip
+    ax.axvline(
+        d.train_energy, color="k", ls=":", lw=1, label=f"training energy E = {d.train_energy:g}"
+    )
+    ax.set(
+        xlabel="energy E (units of the hopping t)", ylabel="disorder W (units of t)", title=title
+    )
+    ax.set_xlim(_cell_edges(d.energies)[[0, -1]])
+    ax.set_ylim(_cell_edges(d.W)[[0, -1]])
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.85)
+    # the caption (the literature's source) below the axes: tight_layout leaves room for it
+    fig.text(0.01, 0.01, caption, fontsize=7, ha="left", va="bottom", wrap=True)
+    fig.tight_layout(rect=(0, 0.06 if caption else 0, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _cell_edges(centres: np.ndarray) -> np.ndarray:
+    """Edges of the cells around grid ``centres`` (midpoints; the ends mirrored), so that each
+    map cell is centred on the point it shows."""
+    c = np.asarray(centres, float)
+    if len(c) == 1:
+        return np.array([c[0] - 0.5, c[0] + 0.5])
+    mid = (c[:-1] + c[1:]) / 2
+    return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])

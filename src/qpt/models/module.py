@@ -10,8 +10,9 @@ import torch.nn.functional as F
 from hydra.utils import get_object, instantiate
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
 
+from qpt.models.networks import input_dimension
 from qpt.models.optim import parameter_groups
-from qpt.models.symmetry import check_symmetry, orbit, orbit_mean, random_dihedral
+from qpt.models.symmetry import check_symmetry, point_group
 from qpt.physics import get_model
 
 #: the stages a classifier logs, and its scores besides the loss
@@ -22,6 +23,9 @@ LOGGED_METRICS = (
     "step",
     "lr",
 )
+#: what an error message suggests for a model of each lattice dimension
+NETS_BY_DIMENSION = {2: "simple, deep, ...", 3: "simple3d, deep3d"}
+SYMMETRY_BY_DIMENSION = {2: "dihedral", 3: "cubic"}
 
 
 def build(cfg: dict[str, Any], kind: type, *args: Any) -> Any:
@@ -40,9 +44,11 @@ class PhaseClassifier(pl.LightningModule):
     ``net`` and ``optim`` are plain configs (``_target_`` dicts, see ``conf/net``, ``conf/optim``)
     so that a checkpoint describes its network without pickles. ``symmetry="dihedral"`` trains
     on randomly rotated/reflected images and averages the probabilities over all 8 images of
-    the square's point group when judging (:mod:`qpt.models.symmetry`). ``meta`` records what
-    the network was trained on (model, L, phases, energy, dataset hash), so that a checkpoint
-    can refuse data it does not fit.
+    the square's point group when judging; ``"cubic"`` likewise with the cube's 48
+    (:mod:`qpt.models.symmetry`). ``meta`` records what the network was trained on (model, L,
+    phases, energy, dataset hash), so that a checkpoint can refuse data it does not fit; a
+    network or group for another lattice dimension than the model's is refused here, before
+    any state is generated.
     """
 
     def __init__(
@@ -54,7 +60,9 @@ class PhaseClassifier(pl.LightningModule):
         self.image_size = int(meta.get("coarse_grain") or meta["L"])  # no key: before boxes
         self.net = build(net, torch.nn.Module, self.image_size)
         self.symmetry = check_symmetry(symmetry)
+        self.group = point_group(symmetry)
         self.meta = meta
+        self._check_dimension(net["_target_"])
         self.metrics = torch.nn.ModuleDict(
             {
                 f"{stage}_{name}": metric()
@@ -62,6 +70,22 @@ class PhaseClassifier(pl.LightningModule):
                 for name, metric in zip(SCORES, (BinaryAccuracy, BinaryAUROC), strict=True)
             }
         )
+
+    def _check_dimension(self, target: str) -> None:
+        """The network and the symmetry group must act on the model's lattice (square or
+        cube): a 2D network cannot read an L x L x L image, nor the reverse."""
+        model = self.meta["model"]
+        dimension = get_model(model).dimension
+        if input_dimension(self.net) != dimension:
+            raise ValueError(
+                f"net {target} takes {input_dimension(self.net)}D images but model {model!r} "
+                f"is {dimension}D (its nets: {NETS_BY_DIMENSION[dimension]})"
+            )
+        if self.group is not None and self.group.dimension != dimension:
+            raise ValueError(
+                f"symmetry={self.symmetry!r} acts on {self.group.dimension}D images but model "
+                f"{model!r} is {dimension}D (its symmetry: {SYMMETRY_BY_DIMENSION[dimension]})"
+            )
 
     def check_fits(self, models: list[str], L: int) -> None:
         """Refuse models of another symmetry class than the training model's (an SU(2)
@@ -77,6 +101,12 @@ class PhaseClassifier(pl.LightningModule):
             )
         for model in models:
             classes = get_model(trained).symmetry_class, get_model(model).symmetry_class
+            dimensions = get_model(trained).dimension, get_model(model).dimension
+            if dimensions[0] != dimensions[1]:
+                raise ValueError(
+                    f"the network was trained on {trained!r} ({dimensions[0]}D); "
+                    f"model {model!r} is {dimensions[1]}D"
+                )
             if classes[0] != classes[1]:
                 raise ValueError(
                     f"the network was trained on {trained!r} (class {classes[0]}); "
@@ -88,21 +118,21 @@ class PhaseClassifier(pl.LightningModule):
 
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities (B, 2) of the classifier as it judges: the softmax, averaged
-        over the 8 symmetric images when ``symmetry="dihedral"``."""
-        if self.symmetry == "dihedral":
-            return orbit_mean(self(orbit(x)).softmax(dim=1), len(x))
+        over the symmetric images (8 with ``symmetry="dihedral"``, 48 with ``"cubic"``)."""
+        if self.group is not None:
+            return self.group.orbit_mean_of(lambda images: self(images).softmax(dim=1), x)
         return self(x).softmax(dim=1)
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
-        if self.symmetry == "dihedral" and stage == "val":
-            # judge as evaluation does: the probabilities averaged over the 8 images
+        if self.group is not None and stage == "val":
+            # judge as evaluation does: the probabilities averaged over the orbit
             p = self.probabilities(x)
             loss = F.nll_loss(p.clamp_min(1e-12).log(), y)
             p1 = p[:, 1]
         else:
-            if self.symmetry == "dihedral":  # training: one random image of each state
-                x = random_dihedral(x)
+            if self.group is not None:  # training: one random image of each state
+                x = self.group.random(x)
             logits = self(x)
             loss = F.cross_entropy(logits, y)
             p1 = logits.detach().softmax(dim=1)[:, 1]

@@ -6,7 +6,10 @@
   to the first linear layer. The letter's Chern runs widened it to 32 / 128 / 512.
 
 Each network is a plain ``nn.Module`` whose first argument is the lattice size L; a config in
-``conf/net/`` names it by ``_target_`` and sets the rest of its arguments.
+``conf/net/`` names it by ``_target_`` and sets the rest of its arguments. Its class attribute
+``dimension`` says what it sees: 2, (1, L, L) images of a square lattice; 3, (1, L, L, L) images
+of a cubic one (``SimpleCNN3D``, ``LeNet3D``: the same layers with 5x5x5 kernels and 2x2x2
+pooling; L = 20: 20 -> 16 -> 8 -> 4 -> 2).
 
 Weights are Gaussian with variance 2 / (fan_in + fan_out) (the letter's "scale determined
 by the number of input and output dimensions", Caffe's xavier filler), biases zero. The
@@ -20,6 +23,9 @@ import torch
 from torch import nn
 
 KERNEL = 5
+#: convolution and max-pooling layers by the number of lattice axes
+CONV = {2: nn.Conv2d, 3: nn.Conv3d}
+POOL = {2: nn.MaxPool2d, 3: nn.MaxPool3d}
 
 
 def _conv_out(size: int) -> int:
@@ -39,16 +45,22 @@ def _check_input(L: int, n_convs: int, **widths: int) -> None:
         )
 
 
+def input_dimension(net: nn.Module) -> int:
+    """The lattice axes of a network's input: 2 unless its class says ``dimension = 3``
+    (a network written for square images need not say so, as ``size_agnostic``)."""
+    return getattr(net, "dimension", 2)
+
+
 def xavier_normal_init(module: nn.Module) -> None:
-    if isinstance(module, (nn.Conv2d, nn.Linear)):
+    if isinstance(module, (nn.Conv2d, nn.Conv3d, nn.Linear)):
         nn.init.xavier_normal_(module.weight)
         nn.init.zeros_(module.bias)
 
 
-def _lenet_stages(conv1: int, conv2: int) -> nn.Sequential:
-    """LeNet's two stages: conv 5x5 -> max-pool 2, twice."""
-    pool = nn.MaxPool2d(2, 2)
-    return nn.Sequential(nn.Conv2d(1, conv1, KERNEL), pool, nn.Conv2d(conv1, conv2, KERNEL), pool)
+def _lenet_stages(conv1: int, conv2: int, dimension: int) -> nn.Sequential:
+    """LeNet's two stages: conv 5x5 (5x5x5) -> max-pool 2, twice."""
+    conv, pool = CONV[dimension], POOL[dimension](2, 2)
+    return nn.Sequential(conv(1, conv1, KERNEL), pool, conv(conv1, conv2, KERNEL), pool)
 
 
 def _lenet_head(inputs: int, hidden: int, n_classes: int) -> nn.Sequential:
@@ -72,23 +84,40 @@ class _FeaturesThenClassifier(nn.Module):
 class SimpleCNN(_FeaturesThenClassifier):
     """Two weight layers: conv -> max-pool -> linear."""
 
+    dimension = 2
+
     def __init__(self, L: int, conv1: int = 10, n_classes: int = 2):
         _check_input(L, 1, conv1=conv1)
         side = _conv_out(L) // 2
-        features = nn.Sequential(nn.Conv2d(1, conv1, KERNEL), nn.MaxPool2d(2, 2))
-        super().__init__(features, nn.Linear(conv1 * side * side, n_classes))
+        conv, pool = CONV[self.dimension], POOL[self.dimension]
+        features = nn.Sequential(conv(1, conv1, KERNEL), pool(2, 2))
+        super().__init__(features, nn.Linear(conv1 * side**self.dimension, n_classes))
+
+
+class SimpleCNN3D(SimpleCNN):
+    """``SimpleCNN`` on L x L x L images: conv 5x5x5 -> max-pool 2x2x2 -> linear."""
+
+    dimension = 3
 
 
 class LeNet(_FeaturesThenClassifier):
     """Four weight layers: conv -> pool -> conv -> pool -> linear -> ReLU -> linear."""
+
+    dimension = 2
 
     def __init__(
         self, L: int, conv1: int = 20, conv2: int = 50, hidden: int = 500, n_classes: int = 2
     ):
         _check_input(L, 2, conv1=conv1, conv2=conv2, hidden=hidden)
         side = _conv_out(_conv_out(L) // 2) // 2
-        features = _lenet_stages(conv1, conv2)
-        super().__init__(features, _lenet_head(conv2 * side * side, hidden, n_classes))
+        features = _lenet_stages(conv1, conv2, self.dimension)
+        super().__init__(features, _lenet_head(conv2 * side**self.dimension, hidden, n_classes))
+
+
+class LeNet3D(LeNet):
+    """``LeNet`` on L x L x L images (5x5x5 kernels, 2x2x2 pooling); L >= 16."""
+
+    dimension = 3
 
 
 class GlobalPoolCNN(nn.Module):
@@ -103,7 +132,7 @@ class GlobalPoolCNN(nn.Module):
     ):
         super().__init__()
         _check_input(L, 2, conv1=conv1, conv2=conv2, hidden=hidden)
-        self.features = _lenet_stages(conv1, conv2)
+        self.features = _lenet_stages(conv1, conv2, 2)
         self.avg, self.max = nn.AdaptiveAvgPool2d(1), nn.AdaptiveMaxPool2d(1)
         self.classifier = _lenet_head(2 * conv2, hidden, n_classes)
         self.apply(xavier_normal_init)

@@ -42,6 +42,8 @@ def density_image(vector: np.ndarray, L: int, center: bool) -> np.ndarray:
 
 def coarse_grain(images: np.ndarray, n: int) -> np.ndarray:
     """The weight of each of n x n equal boxes of (a batch of) L x L images, L divisible by n.
+    Square images only: a batch of them has the shape of one cube, so callers refuse 3D models
+    (``EigenstateDataModule``) before any image gets here.
 
     At a critical point the statistics of box weights at a fixed ratio of box to system size
     do not depend on L (multifractal finite-size scaling), so n x n images of every size can
