@@ -28,10 +28,16 @@ def test_sweep_through_the_submitit_launcher(tmp_path):
         "hydra/launcher=submitit_local",
         "hydra.launcher.timeout_min=10",
         *tiny_overrides(tmp_path),
-        "net=simple,deep",
         f"hydra.sweep.dir={tmp_path}/multirun",
     ]
-    result = run_script("train.py", args, tmp_path, timeout=600)
+    logs = _two_job_sweep_finished(args, tmp_path)
+    assert len(logs) == 2  # submitit ran each job in its own process, with its own log
+
+
+def _two_job_sweep_finished(args: list[str], tmp_path: Path) -> list[Path]:
+    """Run the sweep ``net=simple,deep``; check that both jobs finished, nested under the
+    sweep's run, with their transition curves; return submitit's job logs."""
+    result = run_script("train.py", [*args, "net=simple,deep"], tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("qpt-su2").experiment_id])
@@ -41,9 +47,8 @@ def test_sweep_through_the_submitit_launcher(tmp_path):
     assert all(r.info.status == "FINISHED" for r in runs)
     assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in jobs)
     assert all("curve/P/E0.0" in r.data.metrics for r in jobs)  # the transition curve
-    # submitit ran each job in its own process, with its own log folder
-    assert len(list((tmp_path / "multirun" / ".submitit").glob("*/*_log.out"))) == 2
     assert "== qpt: sweep finished (0 failed) ==" in result.stdout
+    return list((tmp_path / "multirun" / ".submitit").glob("*/*_log.out"))
 
 
 def _free_port() -> int:
@@ -183,17 +188,8 @@ def test_sweep_through_the_slurm_launcher(tmp_path, slurm_cluster):
         "hydra.launcher.mem_gb=1",
         "hydra.launcher.timeout_min=10",
         *tiny_overrides(tmp_path),
-        "net=simple,deep",
         f"hydra.sweep.dir={tmp_path}/multirun",
     ]
-    result = run_script("train.py", args, tmp_path, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
-    runs = client.search_runs([client.get_experiment_by_name("qpt-su2").experiment_id])
-    jobs = [r for r in runs if not r.info.run_name.startswith("sweep-")]
-    assert sorted(r.data.tags["net"] for r in jobs) == ["deep", "simple"]
-    assert all(r.info.status == "FINISHED" for r in runs)
+    logs = _two_job_sweep_finished(args, tmp_path)
     # each job ran as a Slurm job: submitit's log folders are named by Slurm job ids
-    logs = list((tmp_path / "multirun" / ".submitit").glob("*/*_log.out"))
     assert len(logs) == 2 and all(p.parent.name.split("_")[0].isdigit() for p in logs)
-    assert "== qpt: sweep finished (0 failed) ==" in result.stdout

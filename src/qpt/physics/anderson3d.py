@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from qpt.physics.base import LatticeModel, register
-from qpt.physics.lattice import cubic_bonds
+from qpt.physics.lattice import canonical_csr, cubic_bonds
 
 
 @register
@@ -53,10 +53,4 @@ class Anderson3DModel(LatticeModel):
             rows += [site, neighbour]
             cols += [neighbour, site]
             vals += [hop, hop]
-        H = sp.coo_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-        ).tocsr()
-        H.sum_duplicates()
-        H.eliminate_zeros()
-        H.sort_indices()
-        return H
+        return canonical_csr(rows, cols, vals, n)

@@ -70,6 +70,14 @@ def assemble(
         rows += [r, c]
         cols += [c, r]
         vals += [b, b.conj()]
+    return canonical_csr(rows, cols, vals, dim)
+
+
+def canonical_csr(
+    rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray], dim: int
+) -> sp.csr_matrix:
+    """The (dim, dim) CSR matrix of COO triplet blocks: duplicates summed, zeros dropped,
+    indices sorted, so that equal Hamiltonians are equal arrays."""
     H = sp.coo_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(dim, dim)
     ).tocsr()
