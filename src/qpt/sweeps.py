@@ -26,10 +26,11 @@ PARENT_FILE = "mlflow_parent_run.json"
 
 
 def run_name(*parts: object, job: str | None = None) -> str:
-    """Readable and unique: what ran, when (plus 4 random hex digits, since identical jobs of
-    a cluster array can start in the same second), and which job of a sweep."""
+    """Readable and unique: what ran, when (plus 6 random hex digits, since identical jobs of
+    a cluster array can start in the same second: two collide with probability 2^-24), and
+    which job of a sweep."""
     stamp = datetime.datetime.now().strftime("%m%d-%H%M%S")
-    parts = [*parts, stamp, uuid.uuid4().hex[:4]]
+    parts = [*parts, stamp, uuid.uuid4().hex[:6]]
     return "-".join(map(str, parts)) + (f"-job{job}" if job is not None else "")
 
 
