@@ -235,18 +235,32 @@ def fails_in_process(
     return stderr, Path(cfg.hydra.runtime.output_dir)
 
 
-@pytest.mark.parametrize(("overrides", "names"), TRAIN_CASES)
-def test_train_refuses(tmp, checkpoints, capfd, overrides, names):
-    overrides = [*tiny_overrides(tmp), *_fill(overrides, tmp, checkpoints)]
-    stderr, out = fails_in_process(capfd, train, overrides, "config")
-    assert_refused(stderr, names, tmp)
-    assert written(out) == []
+def _for(entry: str, case: Any) -> Any:
+    """``case`` (a tuple, or a ``pytest.param`` with marks) with the entry point in front."""
+    if hasattr(case, "marks"):  # a pytest.param (itself a named tuple)
+        return pytest.param(entry, *case.values, marks=case.marks, id=case.id)
+    return (entry, *case)
 
 
-@pytest.mark.parametrize(("overrides", "names"), EVALUATE_CASES)
-def test_evaluate_refuses(tmp, checkpoints, capfd, overrides, names):
-    overrides = [*eval_overrides(tmp), *_fill(overrides, tmp, checkpoints)]
-    stderr, out = fails_in_process(capfd, evaluate, overrides, "evaluate")
+#: each entry point: its job, its config, and the tiny overrides it runs with
+ENTRY_POINTS = {
+    "train": (train, "config", tiny_overrides),
+    "evaluate": (evaluate, "evaluate", eval_overrides),
+}
+
+
+@pytest.mark.parametrize(
+    ("entry", "overrides", "names"),
+    [
+        _for(entry, case)
+        for entry, cases in (("train", TRAIN_CASES), ("evaluate", EVALUATE_CASES))
+        for case in cases
+    ],
+)
+def test_entry_point_refuses(tmp, checkpoints, capfd, entry, overrides, names):
+    job, config_name, base = ENTRY_POINTS[entry]
+    overrides = [*base(tmp), *_fill(overrides, tmp, checkpoints)]
+    stderr, out = fails_in_process(capfd, job, overrides, config_name)
     assert_refused(stderr, names, tmp)
     assert written(out) == []
 
