@@ -128,9 +128,22 @@ def test_3d_states_are_served_as_cubes_scaled_by_the_number_of_sites(tmp_path):
     assert sets.grid("anderson3d", 0.0, [5.0, 30.0], 1, {}).images().shape == (2, 8, 8, 8)
 
 
-def test_2d_only_data_paths_refuse_3d_models(tmp_path):
-    with pytest.raises(ValueError, match=r"coarse_grain=4.*'anderson3d' is 3D"):
-        EigenstateDataModule("anderson3d", 8, 3, TRAIN, data_config(tmp_path, coarse_grain=4), {})
+def test_box_weights_of_a_3d_model_feed_a_3d_box_network(tmp_path):
+    dm = EigenstateDataModule("anderson3d", 8, 3, TRAIN, data_config(tmp_path, coarse_grain=4), {})
+    assert dm.scale == 4.0**3  # 64 boxes of mean weight 1/64
+    dm.prepare_data()
+    dm.setup("fit")
+    x, _ = next(iter(dm.val_dataloader()))
+    assert x.shape == (4, 1, 4, 4, 4)
+    torch.testing.assert_close(x.mean(dim=(1, 2, 3, 4)), torch.ones(4))
+    from qpt.models.networks import BoxCNN3D
+
+    assert BoxCNN3D(8)(x).shape == (4, 2)
+    with pytest.raises(ValueError, match=r"data.coarse_grain=3: L=8 is no multiple"):
+        EigenstateDataModule("anderson3d", 8, 3, TRAIN, data_config(tmp_path, coarse_grain=3), {})
+
+
+def test_2d_only_data_paths_refuse_3d_models():
     from qpt.evaluation.evaluate import edge_weight
 
     with pytest.raises(ValueError, match="not square"):

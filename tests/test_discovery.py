@@ -35,9 +35,12 @@ def test_confusion_interval_covers_the_boundary():
     assert c.accuracy.shape == (21,) and np.all(c.sem > 0)
 
 
-@pytest.mark.parametrize(("model", "W"), [("su2", 6.0), ("chern", 3.0), ("ando", 8.0)])
-def test_levels_near_agrees_with_dense_and_counts_kramers_pairs_once(model, W):
-    H = get_model(model, boundary="periodic").hamiltonian(20, W, np.random.SeedSequence(4))
+@pytest.mark.parametrize(
+    ("model", "W", "L"),
+    [("su2", 6.0, 20), ("chern", 3.0, 20), ("ando", 8.0, 20), ("anderson3d", 16.5, 8)],
+)
+def test_levels_near_agrees_with_dense_and_counts_kramers_pairs_once(model, W, L):
+    H = get_model(model, boundary="periodic").hamiltonian(L, W, np.random.SeedSequence(4))
     sparse, dense = levels_near(H, 0.0, 24), levels_near(H, 0.0, 24, method="dense")
     np.testing.assert_allclose(sparse, dense, atol=1e-10)
     assert np.all(np.diff(sparse) > 1e-6)  # distinct: a Kramers pair is one level
@@ -58,12 +61,14 @@ def test_level_ensembles_cache_and_give_poisson_deep_in_the_insulator(tmp_path):
     )
 
 
-def test_discovery_run_end_to_end(tmp_run_dir):
-    """A miniature discover_su2: every route runs, one MLflow run holds the routes' metrics."""
+@pytest.mark.parametrize("model", ["su2", "anderson3d"])
+def test_discovery_run_end_to_end(tmp_run_dir, model):
+    """A miniature discover_su2 (discover_anderson3d: the same on cubes, 4 x 4 x 4 box
+    weights): every route runs, one MLflow run holds the routes' metrics."""
     from qpt.discovery import discover
 
     overrides = [
-        "experiment=discover_su2",
+        f"experiment=discover_{model}",
         "discover.sizes=[8,12]",
         "discover.n_bootstrap=5",
         "discover.network.states_per_w=8",
@@ -75,6 +80,7 @@ def test_discovery_run_end_to_end(tmp_run_dir):
         "discover.confusion.epochs=1",
         "discover.r.realisations=4",
         "discover.r.levels=8",
+        "discover.r.sizes=null",
         "discover.grid.n_w=5",
         "trainer.max_epochs=1",
         "trainer.min_epochs=1",
@@ -87,7 +93,7 @@ def test_discovery_run_end_to_end(tmp_run_dir):
     summary = discover(cfg)
     assert set(summary["routes"]) == {"network", "confusion", "r"} and summary[
         "run_name"
-    ].startswith("discover-su2-")
+    ].startswith(f"discover-{model}-")
     out = tmp_run_dir / cfg.hydra.runtime.output_dir
     record = json.loads((out / "discovery.json").read_text())
     assert [r["route"] for r in record["routes"]] == ["network", "confusion", "r"]
@@ -95,7 +101,7 @@ def test_discovery_run_end_to_end(tmp_run_dir):
         out / "discovery.md"
     ).read_text()
     client = MlflowClient(f"sqlite:///{tmp_run_dir}/mlflow.db")
-    (run,) = client.search_runs([client.get_experiment_by_name("qpt-su2").experiment_id])
+    (run,) = client.search_runs([client.get_experiment_by_name(f"qpt-{model}").experiment_id])
     assert run.info.run_name == summary["run_name"] and run.info.status == "FINISHED"
     assert {"discover/network/W_c", "discover/network/nu_hi", "discover/confusion/W_c_lo"} <= set(
         run.data.metrics

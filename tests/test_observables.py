@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from qpt.physics import build_hamiltonian, eigenstates_near
+from qpt.physics.images import coarse_grain
 from qpt.physics.observables import (
     R_GUE,
     R_POISSON,
@@ -69,3 +70,20 @@ def test_trivial_insulator_and_anderson_phase_have_bott_zero():
 def test_weak_disorder_keeps_the_bott_index():
     H = build_hamiltonian("chern", 12, 1.0, seed=3, boundary="periodic")
     assert abs(round(bott_index(H, 12))) == 1
+
+
+def test_box_weights_sum_each_box_in_2d_and_3d():
+    rng = np.random.default_rng(0)
+    squares = rng.random((3, 8, 8))
+    boxes = coarse_grain(squares, 4)
+    assert boxes.shape == (3, 4, 4)
+    np.testing.assert_allclose(boxes[1, 2, 3], squares[1, 4:6, 6:8].sum())
+    cube = rng.random((8, 8, 8))
+    cubes = coarse_grain(cube, 2, dimension=3)
+    assert cubes.shape == (2, 2, 2)
+    np.testing.assert_allclose(cubes[1, 0, 1], cube[4:, :4, 4:].sum())
+    np.testing.assert_allclose(cubes.sum(), cube.sum())
+    # the same array read as a batch of 8 squares is another thing: dimension decides
+    assert coarse_grain(cube, 2).shape == (8, 2, 2)
+    with pytest.raises(ValueError, match="cannot coarse-grain 8 x 8 x 8 images into 3 x 3 x 3"):
+        coarse_grain(cube, 3, dimension=3)

@@ -5,7 +5,7 @@ import pytest
 
 from qpt.evaluation.curves import Crossing
 from qpt.evaluation.evaluate import TransitionCurve
-from qpt.evaluation.scaling import bootstrap_scaling, curve_points, fit_scaling
+from qpt.evaluation.scaling import bootstrap_scaling, crossing_z, curve_points, fit_scaling
 
 
 def synthetic_curves(wc=6.2, nu=2.7, sizes=(24, 32, 40, 48, 64), noise=0.01, seed=0):
@@ -178,3 +178,29 @@ def test_logistic_link_keeps_the_scaling_function_monotone():
     assert fit.wc == pytest.approx(6.2, abs=0.05) and fit.nu_ci[0] < 2.7 < fit.nu_ci[1]
     f = fit.scaling_function(np.linspace(-20, 20, 401))
     assert np.all((f > 0) & (f < 1)) and np.all(np.diff(f) < 0)
+
+
+def test_crossing_z_tells_a_crossing_from_curves_meeting_at_a_floor():
+    crossing = per_state_synthetic(seed=3, n=200)
+    assert crossing_z(crossing, 6.2) > 4
+    assert crossing_z(crossing, 20.0) == 0.0  # outside the grid: nothing crosses there
+    # curves that only shift with L and meet at P ~ 0 beyond their fitted "W_c" (the 3D
+    # network route at L <= 20): separated on one side, overlapping on the other
+    rng = np.random.default_rng(4)
+    W = np.repeat(np.linspace(4.2, 8.2, 11), 200)
+    drifting = {
+        L: (W, 1 / (1 + np.exp(3 * (W - 5 - L / 40) + rng.normal(0, 1.5, (1, W.size)))))
+        for L in (16, 48)
+    }
+    assert crossing_z(drifting, 7.9) < 2
+
+
+def test_a_degenerate_fit_returns_instead_of_failing():
+    """Flat, noisy curves of two sizes (a miniature discovery run) once left a rounding-
+    negative variance in the fit's covariance, and the whole run failed on its square root."""
+    W = np.tile([12.0, 14.25, 16.5, 18.75, 21.0], 2)
+    L = np.repeat([8.0, 12.0], 5)
+    P = np.array([0.608, 0.543, 0.463, 0.523, 0.478, 0.496, 0.519, 0.546, 0.512, 0.479])
+    sem = np.array([0.054, 0.035, 0.077, 0.022, 0.031, 0.053, 0.054, 0.068, 0.039, 0.056])
+    fit = fit_scaling(W, L, P, sem, wc0=16.5, nu0=2.0, order=3, window=None)
+    assert np.isfinite(fit.wc) and len(fit.wc_ci) == 2

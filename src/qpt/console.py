@@ -193,8 +193,14 @@ def _discard_if_only_hydra(out: Path) -> None:
     )
     if out.is_dir() and hydra_only:
         shutil.rmtree(out, ignore_errors=True)
+        # the dated directory if this job was its only one, and so on up (outputs/) while
+        # empty, never above the working directory
+        cwd, parent = Path.cwd().resolve(), out.resolve().parent
         with contextlib.suppress(OSError):
-            out.parent.rmdir()  # the dated directory, if this job was its only one
+            parent.rmdir()
+            while parent.parent != cwd and cwd in parent.parent.parents:
+                parent = parent.parent
+                parent.rmdir()
 
 
 def _write(path: Path, record: dict[str, Any]) -> None:

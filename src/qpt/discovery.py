@@ -39,7 +39,7 @@ from qpt.evaluation.confusion import confusion_curve
 from qpt.evaluation.curves import crossing_with_ci, curve, fit_crossing
 from qpt.evaluation.evaluate import predict
 from qpt.evaluation.locators import bott_samples, gap_ratio_means
-from qpt.evaluation.scaling import ScalingEstimate, bootstrap_scaling
+from qpt.evaluation.scaling import ScalingEstimate, bootstrap_scaling, crossing_z
 from qpt.models.checkpoint import load_classifier
 from qpt.models.module import PhaseClassifier
 from qpt.physics.images import coarse_grain
@@ -61,7 +61,7 @@ def discover(cfg: DictConfig) -> dict[str, Any]:
             conf.data.ensure(ensemble, n_states)
         shard = conf.data.shard_index, conf.data.shard_count
         log.info("data.generate_only: shard %d of %d filled", *shard)
-        return {}
+        return {"output_dir": conf.output_dir}
     out = Path(conf.output_dir)
     tags = {"git_commit": git_commit(), "model": conf.model.name, "output_dir": str(out)}
     tags |= job_tags()
@@ -136,7 +136,8 @@ def _scaling_result(
         dropped = bootstrap_scaling({L: samples[L] for L in sizes[1:]}, **fit)
     curves = {L: curve(*_means(*samples[L])) for L in sizes}
     found = (estimate.wc, estimate.wc_ci, estimate.nu, estimate.nu_ci)
-    return RouteResult(route, *found, estimate, dropped, curves, samples=samples)
+    crossing = crossing_z(samples, estimate.wc)
+    return RouteResult(route, *found, estimate, dropped, crossing, curves, samples=samples)
 
 
 def _means(W: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -193,7 +194,7 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
     grid = conf.data.load(*_grid(conf, route.L, route.states_per_w))
     images, W, n = grid.images(), grid.W, conf.data.coarse_grain or route.L
     scale = np.float32(input_scale(n, conf.data.input_scale, images.ndim - 1))
-    inputs = coarse_grain(images, n) if conf.data.coarse_grain else images
+    inputs = coarse_grain(images, n, images.ndim - 1) if conf.data.coarse_grain else images
     x = torch.from_numpy(inputs * scale).unsqueeze(1)
     order = np.random.default_rng(conf.seed).permutation(len(W))
     val, train = order[: len(W) // 5], order[len(W) // 5 :]

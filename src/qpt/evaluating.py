@@ -93,8 +93,9 @@ def _phase_diagram(
     )
     for e, w, lo, hi in zip(diagram.energies, diagram.W_half, diagram.lo, diagram.hi, strict=True):
         wc = diagram.reference_at(e)
+        reference = "no literature W_c here" if wc is None else f"literature W_c = {wc}"
         log.info(
-            "phase diagram E=%g: P = 1/2 at W = %.3f [%.3f, %.3f] (W_c = %s)", e, w, lo, hi, wc
+            "phase diagram E=%g: P = 1/2 at W = %.3f [%.3f, %.3f] (%s)", e, w, lo, hi, reference
         )
     metrics, files = write_phase_diagram(diagram, out)
     publish(loggers, metrics, files)

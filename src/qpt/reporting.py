@@ -249,6 +249,11 @@ def write_study(study: ScalingStudy, out: Path) -> tuple[dict[str, float], Files
     return metrics, files
 
 
+#: below this, the smallest and largest size's curves overlap within 2 standard errors on one
+#: side of W_c: the table says they do not cross, whatever the fit reports
+CLEAR_CROSSING_Z = 2.0
+
+
 @dataclass(frozen=True)
 class RouteResult:
     """What one discovery route measured: W_c (and nu) with 95% intervals, and its data."""
@@ -260,6 +265,7 @@ class RouteResult:
     nu_ci: tuple[float, float] | None = None
     estimate: ScalingEstimate | None = None  # scaling routes: the fit to all sizes
     dropped: ScalingEstimate | None = None  # the same without the smallest size
+    crossing_z: float | None = None  # how clearly the curves cross at W_c (scaling.crossing_z)
     curves: dict[int, Curve] | None = None
     confusion: ConfusionCurve | None = None
     minutes: float = math.nan
@@ -274,12 +280,21 @@ class RouteResult:
         text = f"{self.route}: W_c = {interval_text(self.wc, self.wc_ci, 3)}"
         if self.nu is not None:
             text += f", nu = {interval_text(self.nu, self.nu_ci, 2)}"
+        if not self.crosses:
+            text += f"; the curves do not cross clearly (z = {self.crossing_z:.1f})"
         return text + f" ({self.minutes:.1f} min)"
+
+    @property
+    def crosses(self) -> bool:
+        """False where the sizes' curves overlap within 2 errors on one side of W_c."""
+        return self.crossing_z is None or self.crossing_z >= CLEAR_CROSSING_Z
 
     def metrics(self) -> dict[str, float]:
         values = _estimate_metrics(self.wc, self.wc_ci, self.nu, self.nu_ci)
         if self.nu is not None:
             values["reduced_chi2"] = self.estimate.fit.reduced_chi2
+        if self.crossing_z is not None:
+            values["crossing_z"] = self.crossing_z
         if self.dropped is not None:
             values["W_c_without_smallest_L"] = self.dropped.wc
             values["nu_without_smallest_L"] = self.dropped.nu
@@ -296,15 +311,21 @@ def write_discovery(
     physics = get_model(model, **params)
     wc_ref, nu_ref = physics.reference_critical_disorder(0.0), physics.critical_exponent
     rows = [
-        "| route | W_c [95%] | nu [95%] | chi2/dof | without smallest L: W_c, nu | minutes |",
-        "|---|---|---|---|---|---|",
+        "| route | W_c [95%] | nu [95%] | chi2/dof | curves cross (z) "
+        "| without smallest L: W_c, nu | minutes |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
         chi2 = f"{r.estimate.fit.reduced_chi2:.2f}" if r.estimate else ""
+        cross = (
+            ""
+            if r.crossing_z is None
+            else f"{'yes' if r.crosses else '**no**'} ({r.crossing_z:.1f})"
+        )
         dropped = f"{r.dropped.wc:.3f}, {r.dropped.nu:.2f}" if r.dropped else ""
         wc, nu = interval_text(r.wc, r.wc_ci, 3), interval_text(r.nu, r.nu_ci, 2)
-        rows.append(f"| {r.route} | {wc} | {nu} | {chi2} | {dropped} | {r.minutes:.1f} |")
-    rows.append(f"| literature | {wc_ref} | {nu_ref} | | | |")
+        rows.append(f"| {r.route} | {wc} | {nu} | {chi2} | {cross} | {dropped} | {r.minutes:.1f} |")
+    rows.append(f"| literature | {wc_ref} | {nu_ref} | | | | |")
     table = out / "discovery.md"
     heading = f"# {model}: the transition from two W ranges alone"
     table.write_text("\n".join([heading, "", *rows]) + "\n")
@@ -362,7 +383,7 @@ def write_phase_diagram(d: PhaseDiagram, out: Path) -> tuple[dict[str, float], F
     contour_csv = _write_csv(out / f"{stem}_contour.csv", header, contour)
     figure = out / f"{stem}.png"
     title = (
-        f"{d.model}, L = {d.L}: P({d.phase}) from the network trained on {d.trained_on} "
+        f"{d.model}, L = {d.L}: P({d.phase})\nfrom the network trained on {d.trained_on} "
         f"at E = {d.train_energy:g}"
     )
     caption = f"Literature W_c(E): {d.reference_source}." if d.reference else ""

@@ -103,7 +103,7 @@ class DataConfig:
     num_workers: int = at_least(0)
     val_fraction: float = between(0, 1)
     input_scale: str = one_of(INPUT_SCALES)
-    coarse_grain: int | None = at_least(1)  # n: the network sees n x n box weights (2D only)
+    coarse_grain: int | None = at_least(1)  # n: the network sees n^d box weights
 
     def validate(self, prefix: str = "") -> None:
         if self.shard_index >= self.shard_count:

@@ -23,7 +23,7 @@ from qpt.physics.images import coarse_grain
 
 class ImageDataset(Dataset):
     """Images (memory-mapped or in memory) with labels, as (1, side, side) float tensors
-    ((1, L, L, L) for a 3D model): the image, or its n x n box weights with ``coarse=n``,
+    ((1, L, L, L) for a 3D model): the image, or its n^d box weights with ``coarse=n``,
     times ``scale``."""
 
     def __init__(
@@ -37,7 +37,9 @@ class ImageDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         j = int(self.indices[i])
         image = np.array(self.data.image(j), dtype=np.float32)
-        image = torch.from_numpy(coarse_grain(image, self.coarse) if self.coarse else image)
+        if self.coarse:
+            image = coarse_grain(image, self.coarse, image.ndim)
+        image = torch.from_numpy(image)
         return (image * self.scale).unsqueeze(0), int(self.data.labels[j])
 
 
@@ -66,7 +68,7 @@ class OnTheFlyDataset(IterableDataset):
         with threadpool_limits(1):
             for i in range(worker, self.states_per_epoch, n_workers):
                 image, meta = generate_state(self.ensemble, base + i)
-                image = coarse_grain(image, self.coarse) if self.coarse else image
+                image = coarse_grain(image, self.coarse, image.ndim) if self.coarse else image
                 yield torch.from_numpy(image * np.float32(self.scale)).unsqueeze(0), int(meta[2])
 
 
@@ -104,11 +106,8 @@ class EigenstateDataModule(pl.LightningDataModule):
         self.train_ensemble = training_ensemble(
             model, self.L, train.energy, phases, seed=self.seed, params=model_params
         )
-        if data.coarse_grain and self.physics.dimension != 2:
-            raise ValueError(
-                f"data.coarse_grain={data.coarse_grain}: box weights are defined for square "
-                f"images; model {model!r} is {self.physics.dimension}D (data.coarse_grain=null)"
-            )
+        if data.coarse_grain and self.L % data.coarse_grain:
+            raise ValueError(f"data.coarse_grain={data.coarse_grain}: L={self.L} is no multiple")
         self.image_size = data.coarse_grain or self.L  # the side of what the network sees
         self.scale = input_scale(self.image_size, data.input_scale, self.physics.dimension)
         self.train_set: Dataset | None = None

@@ -34,9 +34,9 @@ def predict(classifier: PhaseClassifier, data: LoadedEnsemble, accelerator: str)
     if len(data) == 0:
         return np.empty(0)
     coarse, image = classifier.meta.get("coarse_grain"), data.image(0)
-    # the number of sites the network sees: n x n boxes, or the L x L (L x L x L) image
-    size, dimension = (coarse, 2) if coarse else (image.shape[-1], image.ndim)
-    scale = input_scale(size, classifier.meta["input_scale"], dimension)
+    # the side of what the network sees: n boxes, or the image's L, along each lattice axis
+    size = coarse or image.shape[-1]
+    scale = input_scale(size, classifier.meta["input_scale"], image.ndim)
     dataset = ImageDataset(data, np.arange(len(data)), scale, coarse)
     loader = DataLoader(dataset, batch_size=PREDICT_BATCH)
     return torch.cat(predictor(accelerator).predict(classifier, loader))[:, 0].cpu().numpy()

@@ -201,7 +201,9 @@ def discovery(results, path: str | os.PathLike, *, model: str, reference_wc, ref
         cis = np.array([getattr(r, f"{key}_ci") for r in shown]).reshape(-1, 2)
         y = np.arange(len(shown))
         ax.errorbar(values, y, xerr=np.abs(cis.T - values), fmt="o", capsize=4, color="C0")
-        ax.set_yticks(y, [r.route for r in shown])
+        ax.set_yticks(
+            y, [r.route if r.crosses else f"{r.route}\n(no clear crossing)" for r in shown]
+        )
         if ref is not None:
             _literature_line(ax, ref)
             ax.legend(fontsize=7)

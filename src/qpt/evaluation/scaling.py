@@ -115,7 +115,8 @@ def fit_scaling(
     cov = np.linalg.pinv(res.jac.T @ res.jac) * max(1.0, chi2 / max(dof, 1))
     z = norm.ppf(0.5 + confidence / 2)
     wc, inv_nu = res.x[0], res.x[1]
-    s_wc, s_inv = math.sqrt(cov[0, 0]), math.sqrt(cov[1, 1])
+    # a degenerate fit (flat data) can leave a rounding-negative variance: no interval then
+    s_wc, s_inv = (math.sqrt(v) if v >= 0 else math.nan for v in np.diag(cov)[:2])
     nu_hi = 1 / (inv_nu - z * s_inv) if inv_nu > z * s_inv else math.inf
     wc_ci = (float(wc - z * s_wc), float(wc + z * s_wc))
     nu_ci = (float(1 / (inv_nu + z * s_inv)), float(nu_hi))
@@ -189,3 +190,23 @@ def bootstrap_scaling(
     draws = np.array(draws).reshape(-1, 2)  # (W_c, nu) per successful resample
     wc_ci, nu_ci = (percentile_interval(column, confidence) for column in draws.T)
     return ScalingEstimate(full, wc_ci, nu_ci, n_bootstrap, n_bootstrap - len(draws))
+
+
+def crossing_z(samples: dict[int, tuple[np.ndarray, np.ndarray]], wc: float) -> float:
+    """How clearly the curves of the smallest and largest size cross at ``wc``: the number of
+    standard errors z by which their difference has one sign somewhere below ``wc`` and the
+    other sign somewhere above it (the smaller of the two sides' largest |difference| / se).
+
+    Curves that overlap within their error bars on one side (z < 2), e.g. both at a floor of
+    P ~ 0 beyond the fitted W_c, do not cross there: such a W_c is noise, not a result,
+    however good the collapse looks. 0 where ``wc`` is not inside the W grid."""
+    W, L, mean, sem = curve_points({L: samples[L] for L in (min(samples), max(samples))})
+    small, large = L == L.min(), L == L.max()
+    if not np.array_equal(W[small], W[large]):
+        raise ValueError("the smallest and largest size need the same W grid")
+    w = W[small]
+    z = (mean[large] - mean[small]) / np.maximum(np.hypot(sem[large], sem[small]), SEM_FLOOR)
+    below, above = z[w < wc], z[w > wc]
+    if not (len(below) and len(above)):
+        return 0.0
+    return float(max(min(below.max(), -above.min()), min(-below.min(), above.max())))

@@ -24,7 +24,7 @@ LOGGED_METRICS = (
     "lr",
 )
 #: what an error message suggests for a model of each lattice dimension
-NETS_BY_DIMENSION = {2: "simple, deep, ...", 3: "simple3d, deep3d"}
+NETS_BY_DIMENSION = {2: "simple, deep, ...", 3: "simple3d, deep3d, boxes3d"}
 SYMMETRY_BY_DIMENSION = {2: "dihedral", 3: "cubic"}
 
 

@@ -26,6 +26,7 @@ KERNEL = 5
 #: convolution and max-pooling layers by the number of lattice axes
 CONV = {2: nn.Conv2d, 3: nn.Conv3d}
 POOL = {2: nn.MaxPool2d, 3: nn.MaxPool3d}
+GLOBAL_AVERAGE = {2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d}
 
 
 def _conv_out(size: int) -> int:
@@ -148,15 +149,24 @@ class BoxCNN(_FeaturesThenClassifier):
     linear layers. Every lattice size gives the same n x n input, so one network judges all
     of them (the discovery's network route)."""
 
+    dimension = 2
+
     def __init__(
         self, L: int, conv1: int = 16, conv2: int = 32, hidden: int = 32, n_classes: int = 2
     ):
         _check_input(L, 0, conv1=conv1, conv2=conv2, hidden=hidden)
+        conv = CONV[self.dimension]
         features = nn.Sequential(
-            nn.Conv2d(1, conv1, 3, padding=1),
+            conv(1, conv1, 3, padding=1),
             nn.ReLU(inplace=True),
-            nn.Conv2d(conv1, conv2, 3, padding=1),
+            conv(conv1, conv2, 3, padding=1),
             nn.ReLU(inplace=True),
-            nn.AdaptiveAvgPool2d(1),
+            GLOBAL_AVERAGE[self.dimension](1),
         )
         super().__init__(features, _lenet_head(conv2, hidden, n_classes))
+
+
+class BoxCNN3D(BoxCNN):
+    """``BoxCNN`` on n x n x n box weights of a cubic lattice (3 x 3 x 3 convolutions)."""
+
+    dimension = 3

@@ -40,16 +40,22 @@ def density_image(vector: np.ndarray, L: int, center: bool) -> np.ndarray:
     return density.astype(np.float32)
 
 
-def coarse_grain(images: np.ndarray, n: int) -> np.ndarray:
-    """The weight of each of n x n equal boxes of (a batch of) L x L images, L divisible by n.
-    Square images only: a batch of them has the shape of one cube, so callers refuse 3D models
-    (``EigenstateDataModule``) before any image gets here.
+def coarse_grain(images: np.ndarray, n: int, dimension: int = 2) -> np.ndarray:
+    """The weight of each of n^d equal boxes of (a batch of) images with ``dimension`` = d
+    lattice axes (L x L, or L x L x L), L divisible by n. The last d axes are the lattice:
+    ``dimension`` is needed because a batch of square images has the shape of one cube.
 
     At a critical point the statistics of box weights at a fixed ratio of box to system size
-    do not depend on L (multifractal finite-size scaling), so n x n images of every size can
-    be judged by one network."""
-    *batch, L, L2 = images.shape
-    if L != L2 or n < 1 or L % n:
-        raise ValueError(f"cannot coarse-grain {L} x {L2} images into {n} x {n} equal boxes")
-    b = L // n
-    return images.reshape(*batch, n, b, n, b).sum(axis=(-3, -1))
+    do not depend on L (multifractal finite-size scaling), so the n^d box weights of every
+    size can be judged by one network."""
+    if dimension not in (2, 3) or images.ndim < dimension:
+        raise ValueError(f"cannot coarse-grain an array of shape {images.shape} in {dimension}D")
+    batch, sides = images.shape[:-dimension], images.shape[-dimension:]
+    L = sides[0]
+    if any(side != L for side in sides) or n < 1 or L % n:
+        raise ValueError(
+            f"cannot coarse-grain {' x '.join(map(str, sides))} images into "
+            f"{' x '.join([str(n)] * dimension)} equal boxes"
+        )
+    blocks = images.reshape(*batch, *(n, L // n) * dimension)
+    return blocks.sum(axis=tuple(range(-1, -2 * dimension, -2)))
