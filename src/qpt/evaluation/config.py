@@ -26,20 +26,32 @@ class GapSweepConfig:
 
 
 @dataclass
-class PhaseDiagramConfig:
-    """P(weak-disorder phase) over an (E, W) grid (:mod:`qpt.evaluation.phase_diagram`): at
-    each energy ``n_w`` absolute W from ``w_min`` to ``w_max``, ``states_per_point`` each;
-    no energies, no map."""
+class WGrid:
+    """``n_w`` absolute values of W from ``w_min`` to ``w_max``."""
 
-    energies: list[float]
     w_min: float = at_least(0)
     w_max: float = above(0)
     n_w: int = at_least(2)
-    states_per_point: int = at_least(1)
 
     def validate(self, prefix: str = "") -> None:
         if self.w_min >= self.w_max:
             raise ValueError(f"{prefix}w_min={self.w_min} must be < {prefix}w_max={self.w_max}")
+
+    def values(self) -> list[float]:
+        return [float(w) for w in np.linspace(self.w_min, self.w_max, self.n_w)]
+
+
+@dataclass
+class PhaseDiagramConfig(WGrid):
+    """P(weak-disorder phase) over an (E, W) grid (:mod:`qpt.evaluation.phase_diagram`): at
+    each energy the W grid (``n_w`` absolute W from ``w_min`` to ``w_max``),
+    ``states_per_point`` each; no energies, no map."""
+
+    energies: list[float]
+    states_per_point: int = at_least(1)
+
+    def validate(self, prefix: str = "") -> None:
+        super().validate(prefix)
         if sorted(set(self.energies)) != self.energies:
             raise ValueError(f"{prefix}energies={self.energies} must increase (the map's axis)")
 
@@ -75,22 +87,6 @@ class ScalingFormConfig:
     order: int = at_least(1)
     link: str = one_of(("identity", "logit"))
     irrelevant: bool  # fit the leading correction b L^(-y) too
-
-
-@dataclass
-class WGrid:
-    """``n_w`` absolute values of W from ``w_min`` to ``w_max``."""
-
-    w_min: float = at_least(0)
-    w_max: float = above(0)
-    n_w: int = at_least(2)
-
-    def validate(self, prefix: str = "") -> None:
-        if self.w_min >= self.w_max:
-            raise ValueError(f"{prefix}w_min={self.w_min} must be < {prefix}w_max={self.w_max}")
-
-    def values(self) -> list[float]:
-        return [float(w) for w in np.linspace(self.w_min, self.w_max, self.n_w)]
 
 
 @dataclass
