@@ -61,7 +61,10 @@ def test_level_ensembles_cache_and_give_poisson_deep_in_the_insulator(tmp_path):
     )
 
 
-@pytest.mark.parametrize("model", ["su2", "anderson3d"])
+@pytest.mark.parametrize(
+    "model",
+    ["su2", pytest.param("anderson3d", marks=pytest.mark.slow)],  # 3D: keeps make test < 10 min
+)
 def test_discovery_run_end_to_end(tmp_run_dir, model):
     """A miniature discover_su2 (discover_anderson3d: the same on cubes, 4 x 4 x 4 box
     weights): every route runs, one MLflow run holds the routes' metrics."""
