@@ -82,6 +82,7 @@ TRAIN_CASES = [
     (["data.mode=bogus"], "'bogus'"),
     (["data.shard_index=3"], "shard_index=3"),  # of shard_count = 1
     (["symmetry=bogus"], "'bogus'"),
+    (["val_orbit=half"], "val_orbit 'half'"),
     (["model.name=../../x"], "'../../x'"),
     (["evaluation.gap_sweep.emin=1"], "emin=1"),  # above emax = 0.5
     ([f"resume={TMP}/missing.ckpt"], "missing.ckpt"),

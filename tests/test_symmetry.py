@@ -141,6 +141,48 @@ def test_cube_symmetrised_classifier_is_exactly_invariant():
         torch.testing.assert_close(reference, every.mean(dim=0))
 
 
+def test_first_chunk_of_each_group_is_a_subgroup():
+    """Validation with val_orbit="subgroup" averages over elements 0 .. chunk-1: they must be
+    closed under composition (O_h: the 8 axis reversals), or the average is no symmetry."""
+    for group, size in ((GROUPS["cubic"], 3), (GROUPS["dihedral"], 4)):
+        x = torch.arange(float(size**group.dimension)).reshape((size,) * group.dimension)
+        images = [group.act(x, g) for g in range(group.chunk)]
+        as_tuple = {tuple(i.flatten().tolist()) for i in images}
+        assert len(as_tuple) == group.chunk
+        for a in images:
+            for b in range(group.chunk):
+                assert tuple(group.act(a, b).flatten().tolist()) in as_tuple
+    # and the whole O_h is not closed in its first 8 + 1 elements: the test can fail
+    x = torch.arange(27.0).reshape(3, 3, 3)
+    first = {tuple(cubic(x, g).flatten().tolist()) for g in range(9)}
+    assert any(
+        tuple(cubic(cubic(x, a), b).flatten().tolist()) not in first
+        for a in range(9)
+        for b in range(9)
+    )
+
+
+def test_subgroup_validation_averages_over_the_axis_reversals():
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 16, 16, 16) * 2
+    meta = {"L": 16, "model": "anderson3d", "phases": ["delocalized", "localized"]}
+    net, optim = group_config("net", "simple3d"), group_config("optim", "adam")
+    clf = PhaseClassifier(net, optim, "cubic", meta, val_orbit="subgroup").eval()
+    plain = PhaseClassifier(net, optim, "none", meta)
+    plain.load_state_dict(clf.state_dict())
+    plain.eval()
+    assert clf.val_order == 8
+    with torch.no_grad():
+        reversals = torch.stack([plain.probabilities(cubic(x, g)) for g in range(8)]).mean(0)
+        torch.testing.assert_close(clf.probabilities(x, clf.val_order), reversals)
+        # a permutation of the axes leaves the subgroup average changed, the full one not
+        swapped = cubic(x, 8)
+        assert (clf.probabilities(swapped, 8) - reversals).abs().max() > 1e-6
+        torch.testing.assert_close(clf.probabilities(swapped), clf.probabilities(x))
+    with pytest.raises(ValueError, match="'half'"):
+        PhaseClassifier(net, optim, "cubic", meta, val_orbit="half")
+
+
 def test_unknown_symmetry_is_refused():
     with pytest.raises(ValueError, match="'c6'"):
         _classifier("c6")

@@ -46,6 +46,7 @@ class TrainConfig:
     L: int = at_least(8)
     seed: int = at_least(0)
     symmetry: str  # checked by the classifier (qpt.models.symmetry)
+    val_orbit: str  # likewise
     output_dir: str = writable_dir()
     resume: str | None  # "auto": the interrupted checkpoint of output_dir, if any; or a path
     model: ModelConfig

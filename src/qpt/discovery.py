@@ -176,7 +176,9 @@ def network_route(conf: TrainConfig, out: Path) -> RouteResult:
     for replica in range(route.replicas):
         pl.seed_everything(conf.seed + replica, workers=True)
         meta = modules[0].describe() | {"sizes": d.sizes}
-        clf = PhaseClassifier(conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta)
+        clf = PhaseClassifier(
+            conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
+        )
         best = load_classifier(_fit_network(conf, clf, data, out / f"replica{replica}"))
         for L in d.sizes:
             probabilities[L].append(predict(best, grids[L], conf.trainer["accelerator"]))
@@ -206,7 +208,9 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
         y = torch.from_numpy((W > boundary).astype(np.int64))
         for replica in range(route.replicas):
             pl.seed_everything(conf.seed + replica, workers=True)
-            clf = PhaseClassifier(conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta)
+            clf = PhaseClassifier(
+                conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
+            )
             loaders = [
                 DataLoader(
                     TensorDataset(x[i], y[i]), batch_size=conf.data.batch_size, shuffle=shuffle

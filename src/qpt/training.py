@@ -39,7 +39,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         conf.model.name, conf.L, conf.seed, conf.disorder.train, conf.data, conf.model.params
     )
     meta = dm.describe()
-    classifier = PhaseClassifier(conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta)
+    classifier = PhaseClassifier(
+        conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
+    )
     classifier.configure_optimizers()  # a bad optimiser fails now, not after generation
     history = EpochHistory()
     callbacks = [_callback(name, c) for name, c in conf.callbacks.items()] + [history]

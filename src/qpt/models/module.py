@@ -12,7 +12,7 @@ from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
 
 from qpt.models.networks import input_dimension
 from qpt.models.optim import parameter_groups
-from qpt.models.symmetry import check_symmetry, point_group
+from qpt.models.symmetry import VAL_ORBITS, check_symmetry, point_group
 from qpt.physics import get_model
 
 #: the stages a classifier logs, and its scores besides the loss
@@ -45,14 +45,20 @@ class PhaseClassifier(pl.LightningModule):
     so that a checkpoint describes its network without pickles. ``symmetry="dihedral"`` trains
     on randomly rotated/reflected images and averages the probabilities over all 8 images of
     the square's point group when judging; ``"cubic"`` likewise with the cube's 48
-    (:mod:`qpt.models.symmetry`). ``meta`` records what the network was trained on (model, L,
-    phases, energy, dataset hash), so that a checkpoint can refuse data it does not fit; a
-    network or group for another lattice dimension than the model's is refused here, before
-    any state is generated.
+    (:mod:`qpt.models.symmetry`); validation averages over the whole orbit as well, or over
+    the subgroup with ``val_orbit="subgroup"``. ``meta`` records what the network was trained
+    on (model, L, phases, energy, dataset hash), so that a checkpoint can refuse data it does
+    not fit; a network or group for another lattice dimension than the model's is refused
+    here, before any state is generated.
     """
 
     def __init__(
-        self, net: dict[str, Any], optim: dict[str, Any], symmetry: str, meta: dict[str, Any]
+        self,
+        net: dict[str, Any],
+        optim: dict[str, Any],
+        symmetry: str,
+        meta: dict[str, Any],
+        val_orbit: str = "full",  # the default of checkpoints written before the choice
     ):
         super().__init__()
         self.save_hyperparameters(logger=False)  # the run logs the whole config instead
@@ -61,6 +67,11 @@ class PhaseClassifier(pl.LightningModule):
         self.net = build(net, torch.nn.Module, self.image_size)
         self.symmetry = check_symmetry(symmetry)
         self.group = point_group(symmetry)
+        if val_orbit not in VAL_ORBITS:
+            raise ValueError(f"unknown val_orbit {val_orbit!r}; expected one of {VAL_ORBITS}")
+        self.val_order = None
+        if self.group is not None and val_orbit == "subgroup":
+            self.val_order = self.group.chunk
         self.meta = meta
         self._check_dimension(net["_target_"])
         self.metrics = torch.nn.ModuleDict(
@@ -116,18 +127,19 @@ class PhaseClassifier(pl.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+    def probabilities(self, x: torch.Tensor, order: int | None = None) -> torch.Tensor:
         """Class probabilities (B, 2) of the classifier as it judges: the softmax, averaged
-        over the symmetric images (8 with ``symmetry="dihedral"``, 48 with ``"cubic"``)."""
+        over the symmetric images (8 with ``symmetry="dihedral"``, 48 with ``"cubic"``; the
+        group's first ``order`` elements if given)."""
         if self.group is not None:
-            return self.group.orbit_mean_of(lambda images: self(images).softmax(dim=1), x)
+            return self.group.orbit_mean_of(lambda im: self(im).softmax(dim=1), x, order)
         return self(x).softmax(dim=1)
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
         if self.group is not None and stage == "val":
-            # judge as evaluation does: the probabilities averaged over the orbit
-            p = self.probabilities(x)
+            # judge as evaluation does (or over the subgroup): probabilities averaged over it
+            p = self.probabilities(x, self.val_order)
             loss = F.nll_loss(p.clamp_min(1e-12).log(), y)
             p1 = p[:, 1]
         else:
