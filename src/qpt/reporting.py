@@ -276,12 +276,15 @@ class RouteResult:
         names = (f.name for f in dataclasses.fields(self) if f.name != "samples")
         return {name: getattr(self, name) for name in names}
 
-    def line(self) -> str:
+    def line(self, *, wrap: bool = False) -> str:
+        """One line of the route's result (``wrap``: the crossing note on a second line, as a
+        figure title, which one line would overflow)."""
         text = f"{self.route}: W_c = {interval_text(self.wc, self.wc_ci, 3)}"
         if self.nu is not None:
             text += f", nu = {interval_text(self.nu, self.nu_ci, 2)}"
         if not self.crosses:
-            text += f"; the curves do not cross clearly (z = {self.crossing_z:.1f})"
+            text += (";\n" if wrap else "; ") + "the curves do not cross clearly"
+            text += f" (z = {self.crossing_z:.1f})"
         return text + f" ({self.minutes:.1f} min)"
 
     @property

@@ -190,7 +190,7 @@ def discovery(results, path: str | os.PathLike, *, model: str, reference_wc, ref
             if reference_wc is not None:
                 _literature_line(ax_a, reference_wc)
             _legend_and_grid(ax_a, fontsize=7)
-        ax_a.set_title(r.line(), fontsize=9)
+        ax_a.set_title(r.line(wrap=True), fontsize=9)
     ax_wc, ax_nu = axes[-1]
     for ax, name, key, ref in (
         (ax_wc, "W_c", "wc", reference_wc),
