@@ -14,6 +14,7 @@ from qpt.evaluation.confusion import confusion_curve, interior_peak
 from qpt.evaluation.locators import gap_ratio_means
 from qpt.physics import get_model, levels_near
 from qpt.physics.observables import R_POISSON, gap_ratios
+from qpt.reporting import interval_text
 from tests.conftest import compose_cfg
 
 
@@ -109,3 +110,10 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
     assert {"discover/network/W_c", "discover/network/nu_hi", "discover/confusion/W_c_lo"} <= set(
         run.data.metrics
     ) | {"discover/confusion/W_c_lo"}
+
+
+def test_an_estimate_outside_its_own_interval_says_so():
+    assert interval_text(6.2, (6.0, 6.4), 2) == "6.20 [6.00, 6.40]"
+    assert interval_text(4.53, (6.45, 6.54), 2) == "4.53 [6.45, 6.54] (outside its interval)"
+    assert interval_text(None, None, 2) == ""
+    assert interval_text(math.nan, (math.nan, math.nan), 1) == "nan [nan, nan]"  # no result

@@ -55,8 +55,13 @@ def _model_prefix(curve: TransitionCurve, trained_on: str) -> str:
 
 
 def interval_text(value: float | None, ci: tuple[float, float] | None, digits: int) -> str:
-    """``value [lo, hi]`` with ``digits`` decimals; "" for no value."""
-    return "" if value is None else f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+    """``value [lo, hi]`` with ``digits`` decimals; "" for no value. A value outside its own
+    interval (a degenerate fit whose bootstrap refits land elsewhere) says so."""
+    if value is None:
+        return ""
+    text = f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+    outside = all(map(math.isfinite, (value, *ci))) and not ci[0] <= value <= ci[1]
+    return text + " (outside its interval)" if outside else text
 
 
 def _estimate_metrics(
