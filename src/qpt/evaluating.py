@@ -20,7 +20,13 @@ from qpt.evaluation.evaluate import gap_sweep, predictor, transition_curves
 from qpt.evaluation.phase_diagram import phase_diagram
 from qpt.models.checkpoint import load_classifier
 from qpt.models.module import PhaseClassifier
-from qpt.reporting import publish, publish_curves, write_evaluation, write_phase_diagram
+from qpt.reporting import (
+    interval_text,
+    publish,
+    publish_curves,
+    write_evaluation,
+    write_phase_diagram,
+)
 from qpt.runs import git_commit
 from qpt.sweeps import job_tags, run_name
 from qpt.tracking import build_loggers, ended_on_exit, run_info, trackers
@@ -55,8 +61,8 @@ def judge(
     for t in curves:
         c = t.crossing
         log.info(
-            "%s E=%g: P crosses 1/2 at W* = %.3f [%.3f, %.3f] (W_c = %s)",
-            t.model, t.energy, c.W, c.lo, c.hi, t.reference_wc,
+            "%s E=%g: P crosses 1/2 at W* = %s (W_c = %s)",
+            t.model, t.energy, interval_text(c.W, (c.lo, c.hi), 3), t.reference_wc,
         )  # fmt: skip
     sweeps = gap_sweep(classifier, sets, ev.gap_sweep, accelerator)
     metrics, files = write_evaluation(
@@ -94,9 +100,8 @@ def _phase_diagram(
     for e, w, lo, hi in zip(diagram.energies, diagram.W_half, diagram.lo, diagram.hi, strict=True):
         wc = diagram.reference_at(e)
         reference = "no literature W_c here" if wc is None else f"literature W_c = {wc}"
-        log.info(
-            "phase diagram E=%g: P = 1/2 at W = %.3f [%.3f, %.3f] (%s)", e, w, lo, hi, reference
-        )
+        w_text = interval_text(w, (lo, hi), 3)
+        log.info("phase diagram E=%g: P = 1/2 at W = %s (%s)", e, w_text, reference)
     metrics, files = write_phase_diagram(diagram, out)
     publish(loggers, metrics, files)
     return metrics

@@ -23,7 +23,7 @@ from qpt.evaluation.curves import Curve
 from qpt.evaluation.evaluate import transition_curves
 from qpt.evaluation.fss import ScalingStudy, scaling_study
 from qpt.models.module import PhaseClassifier
-from qpt.reporting import publish, read_curves, write_study
+from qpt.reporting import interval_text, publish, read_curves, write_study
 from qpt.runs import git_commit
 from qpt.sweeps import parent_run_id, run_name, sweep_config
 from qpt.tracking import build_loggers, ended_on_exit
@@ -41,8 +41,9 @@ def run_study(
     )
     for name, fit in (("free", study.fit), ("f(0) = 1/2", study.anchored)):
         log.info(
-            "FSS of the network's curves (%s): W_c = %.3f [%.3f, %.3f], nu = %.2f [%.2f, %.2f], chi2/dof = %.2f",
-            name, fit.wc, *fit.wc_ci, fit.nu, *fit.nu_ci, fit.reduced_chi2,
+            "FSS of the network's curves (%s): W_c = %s, nu = %s, chi2/dof = %.2f",
+            name, interval_text(fit.wc, fit.wc_ci, 3), interval_text(fit.nu, fit.nu_ci, 2),
+            fit.reduced_chi2,
         )  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     publish(loggers, *write_study(study, out))
