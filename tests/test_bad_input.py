@@ -123,6 +123,7 @@ SCRIPT_CASES = [
     ("train.py", ["L=["], "L=["),
     ("train.py", [f"hydra.run.dir={A_FILE}/out"], "a_file/out"),
     ("train.py", ["logger.mlflow.tracking_uri=foo://x"], "foo://x"),
+    ("train.py", ["experiment=mobility_edge_anderson3d", "model=su2"], "'su2'"),
     ("evaluate.py", ["seed=abc"], "seed='abc'"),
     ("evaluate.py", ["ckpt", "evaluation.transfer_models=[chern]"], "'chern'"),
 ]

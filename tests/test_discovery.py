@@ -62,6 +62,39 @@ def test_level_ensembles_cache_and_give_poisson_deep_in_the_insulator(tmp_path):
     )
 
 
+#: bars of experiment=mobility_edge_anderson3d small enough for a test (seconds)
+TINY_BARS = ("widths=[4,6]", "length=640", "blocks=4", "grid.n_w=5")
+
+
+def test_mobility_edge_run_end_to_end(tmp_run_dir):
+    """experiment=mobility_edge_anderson3d at E = 2: the transfer-matrix route alone, its
+    table headed by the energy, its per-piece samples, its metrics in one MLflow run."""
+    from qpt.discovery import discover
+
+    overrides = [
+        "experiment=mobility_edge_anderson3d",
+        "disorder.train.energy=2",
+        *[f"discover.transfer_matrix.{k}" for k in TINY_BARS],
+        "discover.n_bootstrap=10",
+        "data.gen_workers=1",
+        "data.progress=false",
+    ]
+    cfg = compose_cfg(overrides)
+    summary = discover(cfg)
+    assert list(summary["routes"]) == ["transfer_matrix"]
+    result = summary["routes"]["transfer_matrix"]
+    assert 12.0 <= result.wc <= 21.0 and result.wc_ci[0] <= result.wc_ci[1]
+    out = tmp_run_dir / cfg.hydra.runtime.output_dir
+    assert "anderson3d, E = 2:" in (out / "discovery.md").read_text()
+    with np.load(out / "transfer_matrix_samples.npz", allow_pickle=False) as samples:
+        assert samples["values_L6"].shape == (1, 5 * 4)
+    client = MlflowClient(f"sqlite:///{tmp_run_dir}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("qpt-anderson3d").experiment_id])
+    assert {"discover/transfer_matrix/W_c", "discover/transfer_matrix/nu_lo"} <= set(
+        run.data.metrics
+    )
+
+
 @pytest.mark.parametrize(
     "model",
     ["su2", pytest.param("anderson3d", marks=pytest.mark.slow)],  # 3D: keeps make test < 10 min
@@ -93,14 +126,17 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
         "data.gen_workers=1",
         "data.progress=false",
     ]
+    routes = ["network", "confusion", "r"]
+    if model == "anderson3d":
+        overrides += [f"discover.transfer_matrix.{k}" for k in TINY_BARS]
+        routes.append("transfer_matrix")
     cfg = compose_cfg(overrides)
     summary = discover(cfg)
-    assert set(summary["routes"]) == {"network", "confusion", "r"} and summary[
-        "run_name"
-    ].startswith(f"discover-{model}-")
+    assert list(summary["routes"]) == routes
+    assert summary["run_name"].startswith(f"discover-{model}-")
     out = tmp_run_dir / cfg.hydra.runtime.output_dir
     record = json.loads((out / "discovery.json").read_text())
-    assert [r["route"] for r in record["routes"]] == ["network", "confusion", "r"]
+    assert [r["route"] for r in record["routes"]] == routes
     assert (out / "discovery.png").stat().st_size > 10_000 and "| network |" in (
         out / "discovery.md"
     ).read_text()

@@ -86,6 +86,40 @@ def test_files_and_metrics_of_a_phase_diagram(tmp_path):
     assert metrics["phase_diagram/deviation/E0.0"] == pytest.approx((d.W_half[0] - 6.2) / 6.2)
 
 
+def test_compared_points_are_drawn_and_compared_apart_from_the_literature(tmp_path):
+    """Points measured by other means (here: the synthetic boundary at E = 1 and 3, with
+    intervals) sit beside the literature's: their own CSV columns and metrics."""
+    points = [[E, boundary(E), boundary(E) - 0.1, boundary(E) + 0.1] for E in (1.0, 3.0)]
+    d = stack(synthetic_curves(), get_model("su2"), "su2", 0.0, points, "a known boundary")
+    assert d.compared_at(3.0) == tuple(points[1][1:]) and d.compared_at(2.0) is None
+    assert d.reference_at(2.0) == 5.165  # the literature stays as it was
+    metrics, _ = write_phase_diagram(d, tmp_path)
+    deviation = metrics["phase_diagram/compared_deviation/E3.0"]
+    assert deviation == pytest.approx((d.W_half[3] - boundary(3.0)) / boundary(3.0))
+    assert abs(deviation) < 0.05 and "phase_diagram/compared_deviation/E2.0" not in metrics
+    with open(tmp_path / "phase_diagram_su2_contour.csv") as f:
+        header, *rows = [line.rstrip("\n").split(",") for line in f]
+    assert header[-4:] == [
+        "compared_W_c",
+        "compared_lo",
+        "compared_hi",
+        "compared_relative_deviation",
+    ]
+    assert float(rows[1][-4]) == boundary(1.0) and rows[2][-4] == ""
+
+
+def test_compared_points_must_be_rows_of_four_with_an_interval(tmp_run_dir):
+    from qpt.config import typed
+
+    bad = "evaluation.phase_diagram.compare_points=[[0.0,16.5,17.0,18.0]]"
+    source = "evaluation.phase_diagram.compare_source=x"
+    with pytest.raises(ValueError, match=r"compare_points: row \[0.0"):
+        typed(compose_cfg([*tiny_overrides(tmp_run_dir), *DIAGRAM, bad, source]))
+    unsourced = "evaluation.phase_diagram.compare_points=[[0.0,16.5,16.0,17.0]]"
+    with pytest.raises(ValueError, match=r"compare_source"):
+        typed(compose_cfg([*tiny_overrides(tmp_run_dir), *DIAGRAM, unsourced]))
+
+
 DIAGRAM = [
     "evaluation.phase_diagram.energies=[0.0,1.0]",
     "evaluation.phase_diagram.w_min=1.0",

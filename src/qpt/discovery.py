@@ -10,6 +10,8 @@ figures, for comparison, and nothing else). The routes (docs/DISCOVERY.md):
 * ``confusion``: learning by confusion at one size (:mod:`qpt.evaluation.confusion`).
 * ``r``: the mean level-spacing ratio <r>(W, L), fitted with one-parameter scaling.
 * ``bott``: where the disorder-averaged Bott index falls through 1/2 (Chern model).
+* ``transfer_matrix``: Gamma = M / (localization length) of long bars of width M, fitted with
+  one-parameter scaling (3D Anderson model; the literature's own method).
 
 All results go to one MLflow run ``discover-<model>``: metrics ``discover/<route>/W_c`` (and
 ``_lo``, ``_hi``, ``nu``, ...), the table and the figure.
@@ -34,11 +36,17 @@ from qpt.config import TrainConfig, typed
 from qpt.data.config import input_scale
 from qpt.data.datamodule import EigenstateDataModule, SizesDataModule
 from qpt.data.ensemble import Ensemble
+from qpt.data.generation import default_workers
 from qpt.data.testsets import TestSets
 from qpt.evaluation.confusion import confusion_curve
 from qpt.evaluation.curves import crossing_with_ci, curve, fit_crossing
 from qpt.evaluation.evaluate import predict
-from qpt.evaluation.locators import bott_samples, gap_ratio_means
+from qpt.evaluation.locators import (
+    bott_samples,
+    check_transfer_matrix,
+    gap_ratio_means,
+    transfer_matrix_samples,
+)
 from qpt.evaluation.scaling import ScalingEstimate, bootstrap_scaling, crossing_z
 from qpt.models.checkpoint import load_classifier
 from qpt.models.module import PhaseClassifier
@@ -62,6 +70,8 @@ def discover(cfg: DictConfig) -> dict[str, Any]:
         shard = conf.data.shard_index, conf.data.shard_count
         log.info("data.generate_only: shard %d of %d filled", *shard)
         return {"output_dir": conf.output_dir}
+    if conf.discover.transfer_matrix is not None:  # before hours of other routes
+        check_transfer_matrix(conf.model.name, conf.model.params)
     out = Path(conf.output_dir)
     tags = {"git_commit": git_commit(), "model": conf.model.name, "output_dir": str(out)}
     tags |= job_tags()
@@ -69,7 +79,13 @@ def discover(cfg: DictConfig) -> dict[str, Any]:
     loggers = build_loggers(conf.logger, model=conf.model.name, run_name=name, tags=tags)
     for lg in loggers:
         lg.log_hyperparams(flatten(plain(cfg)))
-    routes = dict(network=network_route, confusion=confusion_route, r=r_route, bott=bott_route)
+    routes = dict(
+        network=network_route,
+        confusion=confusion_route,
+        r=r_route,
+        bott=bott_route,
+        transfer_matrix=transfer_matrix_route,
+    )
     results = []
     with ended_on_exit(loggers):
         for name, route in routes.items():
@@ -79,7 +95,8 @@ def discover(cfg: DictConfig) -> dict[str, Any]:
             result = route(conf, out / name)
             results.append(dataclasses.replace(result, minutes=(time.perf_counter() - start) / 60))
             log.info("%s", results[-1].line())
-        publish(loggers, *write_discovery(results, conf.model.name, conf.model.params, out))
+        energy = conf.disorder.train.energy
+        publish(loggers, *write_discovery(results, conf.model.name, conf.model.params, energy, out))
     summary = {"routes": {r.route: r for r in results}, "discovery": [r.line() for r in results]}
     return summary | {"output_dir": str(out)} | run_info(loggers)
 
@@ -249,3 +266,22 @@ def bott_route(conf: TrainConfig, out: Path) -> RouteResult:
     crossing = crossing_with_ci(W, values, n_bootstrap=d.n_bootstrap, seed=conf.seed)
     interval, curves = (crossing.lo, crossing.hi), {route.L: curve(W, values)}
     return RouteResult("bott", crossing.W, interval, curves=curves)
+
+
+def transfer_matrix_route(conf: TrainConfig, out: Path) -> RouteResult:
+    d, route = conf.discover, conf.discover.transfer_matrix
+    grid = route.grid or d.grid
+    samples = transfer_matrix_samples(
+        conf.model.name,
+        conf.disorder.train.energy,
+        grid.values(),
+        widths=route.widths,
+        length=route.length,
+        blocks=route.blocks,
+        seed=conf.seed,
+        params=conf.model.params,
+        workers=default_workers() if conf.data.gen_workers is None else conf.data.gen_workers,
+        progress=conf.data.progress,
+    )
+    wc0 = float(np.mean(grid.values()))
+    return _scaling_result("transfer_matrix", samples, conf, route.scaling, wc0)

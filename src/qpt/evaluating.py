@@ -100,6 +100,8 @@ def _phase_diagram(
     for e, w, lo, hi in zip(diagram.energies, diagram.W_half, diagram.lo, diagram.hi, strict=True):
         wc = diagram.reference_at(e)
         reference = "no literature W_c here" if wc is None else f"literature W_c = {wc}"
+        if (compared := diagram.compared_at(e)) is not None:
+            reference += f"; compared W_c = {interval_text(compared[0], compared[1:], 3)}"
         w_text = interval_text(w, (lo, hi), 3)
         log.info("phase diagram E=%g: P = 1/2 at W = %s (%s)", e, w_text, reference)
     metrics, files = write_phase_diagram(diagram, out)

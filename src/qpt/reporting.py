@@ -311,13 +311,14 @@ class RouteResult:
 
 
 def write_discovery(
-    results: Sequence[RouteResult], model: str, params: dict[str, Any], out: Path
+    results: Sequence[RouteResult], model: str, params: dict[str, Any], energy: float, out: Path
 ) -> tuple[dict[str, float], Files]:
     """The table (discovery.md, .json), one figure of every route (discovery.png), and the
-    metrics ``discover/<route>/...``. The literature values appear only here, beside."""
+    metrics ``discover/<route>/...``. The literature values (at ``energy``) appear only here,
+    beside."""
     out.mkdir(parents=True, exist_ok=True)
     physics = get_model(model, **params)
-    wc_ref, nu_ref = physics.reference_critical_disorder(0.0), physics.critical_exponent
+    wc_ref, nu_ref = physics.reference_critical_disorder(energy), physics.critical_exponent
     rows = [
         "| route | W_c [95%] | nu [95%] | chi2/dof | curves cross (z) "
         "| without smallest L: W_c, nu | minutes |",
@@ -335,10 +336,16 @@ def write_discovery(
         rows.append(f"| {r.route} | {wc} | {nu} | {chi2} | {cross} | {dropped} | {r.minutes:.1f} |")
     rows.append(f"| literature | {wc_ref} | {nu_ref} | | | | |")
     table = out / "discovery.md"
-    heading = f"# {model}: the transition from two W ranges alone"
+    heading = f"# {model}, E = {energy:g}: the transition from two W ranges alone"
     table.write_text("\n".join([heading, "", *rows]) + "\n")
     routes = [r.record() for r in results]
-    record = {"model": model, "reference_wc": wc_ref, "reference_nu": nu_ref, "routes": routes}
+    record = {
+        "model": model,
+        "energy": energy,
+        "reference_wc": wc_ref,
+        "reference_nu": nu_ref,
+        "routes": routes,
+    }
     for r in results:  # per-state values, to refit without recomputing: allow_pickle=False
         if r.samples:
             arrays = {
@@ -348,15 +355,17 @@ def write_discovery(
             }
             np.savez_compressed(out / f"{r.route}_samples.npz", **arrays)
     figure = out / "discovery.png"
-    plots.discovery(results, figure, model=model, reference_wc=wc_ref, reference_nu=nu_ref)
+    references = {"reference_wc": wc_ref, "reference_nu": nu_ref}
+    plots.discovery(results, figure, model=model, energy=energy, **references)
     files = [(table, "discovery"), (write_json(out / "discovery.json", record), "discovery")]
     metrics = {k: v for r in results for k, v in r.metrics().items()}
     return metrics, [*files, (figure, "discovery")]
 
 
 def phase_diagram_metrics(d: PhaseDiagram) -> dict[str, float]:
-    """``phase_diagram/W_half/E<e>`` (with ``_lo``, ``_hi``) at each grid energy, and where the
-    literature has a W_c there, ``phase_diagram/deviation/E<e>``: (W_half - W_c) / W_c."""
+    """``phase_diagram/W_half/E<e>`` (with ``_lo``, ``_hi``) at each grid energy; where the
+    literature has a W_c there, ``phase_diagram/deviation/E<e>``: (W_half - W_c) / W_c; where
+    a compared point is, likewise ``phase_diagram/compared_deviation/E<e>``."""
     metrics = {}
     for i, energy in enumerate(d.energies):
         tag = energy_tag(energy)
@@ -364,6 +373,9 @@ def phase_diagram_metrics(d: PhaseDiagram) -> dict[str, float]:
             metrics[f"phase_diagram/W_half{name}/{tag}"] = float(values[i])
         if (wc := d.reference_at(energy)) is not None:
             metrics[f"phase_diagram/deviation/{tag}"] = float((d.W_half[i] - wc) / wc)
+        if (compared := d.compared_at(energy)) is not None:
+            wc = compared[0]
+            metrics[f"phase_diagram/compared_deviation/{tag}"] = float((d.W_half[i] - wc) / wc)
     return metrics
 
 
@@ -384,10 +396,15 @@ def write_phase_diagram(d: PhaseDiagram, out: Path) -> tuple[dict[str, float], F
     grid_csv = _write_csv(out / f"{stem}.csv", ["E", "W", f"P_{d.phase}", "sem", "n_states"], rows)
     contour = []
     for i, e in enumerate(d.energies):
+        row = [e, d.W_half[i], d.lo[i], d.hi[i]]
         wc = d.reference_at(e)
-        deviation = math.nan if wc is None else (d.W_half[i] - wc) / wc
-        contour.append((e, d.W_half[i], d.lo[i], d.hi[i], "" if wc is None else wc, deviation))
+        row += ["" if wc is None else wc, math.nan if wc is None else (d.W_half[i] - wc) / wc]
+        compared = d.compared_at(e)
+        row += ["", "", "", math.nan] if compared is None else [*compared]
+        row += [] if compared is None else [(d.W_half[i] - compared[0]) / compared[0]]
+        contour.append(tuple(row))
     header = ["E", "W_half", "W_half_lo", "W_half_hi", "literature_W_c", "relative_deviation"]
+    header += ["compared_W_c", "compared_lo", "compared_hi", "compared_relative_deviation"]
     contour_csv = _write_csv(out / f"{stem}_contour.csv", header, contour)
     figure = out / f"{stem}.png"
     title = (
@@ -395,6 +412,8 @@ def write_phase_diagram(d: PhaseDiagram, out: Path) -> tuple[dict[str, float], F
         f"at E = {d.train_energy:g}"
     )
     caption = f"Literature W_c(E): {d.reference_source}." if d.reference else ""
+    if d.compared:
+        caption += f" Compared W_c(E): {d.compared_source}."
     plots.phase_diagram(d, figure, title=title, caption=caption)
     files = [(p, "phase_diagram") for p in (figure, out / f"{stem}.npz", grid_csv, contour_csv)]
     return phase_diagram_metrics(d), files

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -28,6 +29,7 @@ BLAS_ENV_VARS = (
 )
 #: info columns stored beside each image
 INFO_COLUMNS = ("W", "energy", "label")
+T, R = TypeVar("T"), TypeVar("R")
 
 
 def generate_state(ensemble: Ensemble, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -94,20 +96,23 @@ def default_workers() -> int:
 def generate_chunks(
     ensemble: Ensemble, ranges: list[tuple[int, int]], workers: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Generate each (start, stop) range, yielding results in order.
+    """Generate each (start, stop) range, yielding results in order (:func:`pinned_imap`)."""
+    yield from pinned_imap(_generate_task, [(ensemble, a, b) for a, b in ranges], workers)
 
-    ``workers <= 1`` runs in this process; otherwise a 'spawn' pool of single-threaded
-    workers (spawn, not fork: the parent may hold torch/OpenMP threads).
-    """
-    if workers <= 1 or len(ranges) <= 1:
-        for start, stop in ranges:
-            yield generate_range(ensemble, start, stop)
+
+def pinned_imap(fn: Callable[[T], R], tasks: Sequence[T], workers: int) -> Iterator[R]:
+    """``fn`` over ``tasks``, results in order. ``workers <= 1`` (or one task) runs here;
+    otherwise a 'spawn' pool of single-threaded workers (spawn, not fork: the parent may hold
+    torch/OpenMP threads; single-threaded: two workers with default BLAS threads ran >30x
+    slower). ``fn`` must be importable by name, and pins its own threads when run here."""
+    if workers <= 1 or len(tasks) <= 1:
+        yield from map(fn, tasks)
         return
     ctx = mp.get_context("spawn")
     with _single_threaded_env():
-        pool = ctx.Pool(min(workers, len(ranges)), initializer=_pin_worker)
+        pool = ctx.Pool(min(workers, len(tasks)), initializer=_pin_worker)
     try:
-        yield from pool.imap(_generate_task, [(ensemble, a, b) for a, b in ranges])
+        yield from pool.imap(fn, tasks)
         pool.close()
     finally:
         pool.terminate()

@@ -49,11 +49,23 @@ class PhaseDiagramConfig(WGrid):
 
     energies: list[float]
     states_per_point: int = at_least(1)
+    #: critical points measured by other means, [E, W_c, lo, hi] rows, drawn on the map and
+    #: compared with its contour beside the literature's (e.g. qpt's transfer-matrix mobility
+    #: edge where the literature has none to quote); ``compare_source`` says how they were had
+    compare_points: list[list[float]]
+    compare_source: str
 
     def validate(self, prefix: str = "") -> None:
         super().validate(prefix)
         if sorted(set(self.energies)) != self.energies:
             raise ValueError(f"{prefix}energies={self.energies} must increase (the map's axis)")
+        for row in self.compare_points:
+            if len(row) != 4 or not row[2] <= row[1] <= row[3]:
+                raise ValueError(
+                    f"{prefix}compare_points: row {row} is not [E, W_c, lo, hi], lo <= W_c <= hi"
+                )
+        if self.compare_points and not self.compare_source:
+            raise ValueError(f"{prefix}compare_points need a {prefix}compare_source")
 
 
 @dataclass
@@ -129,6 +141,27 @@ class BottRoute:
 
 
 @dataclass
+class TransferMatrixRoute:
+    """Transfer-matrix Lyapunov exponents (3D Anderson model): one bar of ``length`` slices
+    per width M and W of ``grid``, its Gamma = M gamma estimated on ``blocks`` pieces."""
+
+    widths: list[int] = each_at_least(3)
+    length: int = at_least(16)
+    blocks: int = at_least(2)
+    scaling: ScalingFormConfig
+    grid: WGrid | None  # None: discover.grid (a narrower one keeps the scaling form adequate)
+
+    def validate(self, prefix: str = "") -> None:
+        if len(self.widths) < 2 or sorted(set(self.widths)) != self.widths:
+            raise ValueError(f"{prefix}widths={self.widths} must be >= 2 increasing bar widths")
+        if self.length // self.blocks < 8:
+            raise ValueError(
+                f"{prefix}length={self.length} is too short for {self.blocks} blocks "
+                "(>= 8 slices each)"
+            )
+
+
+@dataclass
 class DiscoverConfig:
     """Find a transition from the two W ranges of ``disorder.train.phases`` only: its W_c and
     nu by several independent routes (None: a route is skipped)."""
@@ -140,6 +173,7 @@ class DiscoverConfig:
     confusion: ConfusionRoute | None
     r: LevelRoute | None
     bott: BottRoute | None
+    transfer_matrix: TransferMatrixRoute | None
 
     def validate(self, prefix: str = "") -> None:
         if len(self.sizes) < 2 or sorted(set(self.sizes)) != self.sizes:

@@ -6,7 +6,9 @@ states at each energy are :func:`qpt.evaluation.evaluate.transition_curves`' (a 
 the test sets, cached like any other), and the contour at each energy is that curve's 50%
 crossing with its bootstrap interval (:func:`qpt.evaluation.curves.crossing_with_ci`), not a
 contour of the raw map: the crossing estimator is the one every other result of qpt uses.
-Computation only; :mod:`qpt.reporting` writes, draws and logs.
+Beside it, the model's literature critical points, and optionally points measured by other
+means (``compare_points``: qpt's transfer-matrix mobility edge for the 3D model), each set
+kept apart. Computation only; :mod:`qpt.reporting` writes, draws and logs.
 """
 
 from __future__ import annotations
@@ -45,10 +47,17 @@ class PhaseDiagram:
     #: literature critical points (E, W_c) of the model, all of them (also outside the grid)
     reference: tuple[tuple[float, float], ...]
     reference_source: str
+    #: critical points measured by other means, (E, W_c, lo, hi), and how (empty: none)
+    compared: tuple[tuple[float, float, float, float], ...] = ()
+    compared_source: str = ""
 
     def reference_at(self, energy: float) -> float | None:
         """The literature W_c at a grid energy, if the model tabulates one there."""
         return next((wc for e, wc in self.reference if np.isclose(e, energy)), None)
+
+    def compared_at(self, energy: float) -> tuple[float, float, float] | None:
+        """The compared (W_c, lo, hi) at a grid energy, if there is one."""
+        return next((tuple(p[1:]) for p in self.compared if np.isclose(p[0], energy)), None)
 
 
 def grid_of(cfg: PhaseDiagramConfig) -> TestGrid:
@@ -64,9 +73,15 @@ def grid_of(cfg: PhaseDiagramConfig) -> TestGrid:
 
 
 def stack(
-    curves: Sequence[TransitionCurve], physics: LatticeModel, trained_on: str, train_energy: float
+    curves: Sequence[TransitionCurve],
+    physics: LatticeModel,
+    trained_on: str,
+    train_energy: float,
+    compared: Sequence[Sequence[float]] = (),
+    compared_source: str = "",
 ) -> PhaseDiagram:
-    """The transition curves of one model at several energies (same W grid) as one diagram."""
+    """The transition curves of one model at several energies (same W grid) as one diagram,
+    with the model's literature critical points and the ``compared`` (E, W_c, lo, hi) beside."""
     curves = sorted(curves, key=lambda t: t.energy)
     W = curves[0].curve.W
     if any(len(t.curve.W) != len(W) or not np.allclose(t.curve.W, W) for t in curves):
@@ -93,6 +108,8 @@ def stack(
             sorted((float(e), float(w)) for e, w in physics.critical_disorders.items())
         ),
         reference_source=physics.critical_disorder_source,
+        compared=tuple(sorted(tuple(map(float, p)) for p in compared)),
+        compared_source=compared_source,
     )
 
 
@@ -106,7 +123,7 @@ def phase_diagram(
     accelerator: str,
 ) -> PhaseDiagram:
     """The classifier's P over ``cfg``'s (E, W) grid for ``model``, with the model's literature
-    critical points beside (drawn for comparison, never used)."""
+    critical points and ``cfg.compare_points`` beside (drawn for comparison, never used)."""
     curves = transition_curves(
         classifier,
         sets,
@@ -118,4 +135,5 @@ def phase_diagram(
     )
     meta = classifier.meta
     # the table of critical points is the model class's, whatever its parameters
-    return stack(curves, get_model(model), meta["model"], meta["train_energy"])
+    compared = (cfg.compare_points, cfg.compare_source)
+    return stack(curves, get_model(model), meta["model"], meta["train_energy"], *compared)

@@ -121,20 +121,22 @@ def gap_sweep(
     _save(fig, path, dpi=110)
 
 
-def collapse_axes(ax_raw, ax_col, curves, fit, *, ylabel: str, reference_wc=None) -> None:
+def collapse_axes(
+    ax_raw, ax_col, curves, fit, *, ylabel: str, reference_wc=None, size: str = "L"
+) -> None:
     """Left: Y(W) of each L with the fitted W_c (and a literature W_c, dotted); right: Y
     (less the fitted correction b L^-y) against x = (W - W_c) L^(1/nu), with F drawn only
-    over the x it was fitted to."""
+    over the x it was fitted to. ``size``: the symbol of the size (M: a bar's width)."""
     xs = []
     for L, c in sorted(curves.items()):
-        ax_raw.errorbar(c.W, c.mean, yerr=c.sem, fmt="-o", ms=2.5, lw=1, label=f"L = {L}")
+        ax_raw.errorbar(c.W, c.mean, yerr=c.sem, fmt="-o", ms=2.5, lw=1, label=f"{size} = {L}")
         x = (c.W - fit.wc) * L ** (1 / fit.nu)
         y = c.mean - (fit.b * L**-fit.y if fit.y is not None else 0.0)
         inside = (
             np.abs(c.mean - 0.5) < fit.window if fit.window is not None else np.ones(len(x), bool)
         )
         xs.append(x[inside])
-        ax_col.errorbar(x, y, yerr=c.sem, fmt="o", ms=2.5, label=f"L = {L}")
+        ax_col.errorbar(x, y, yerr=c.sem, fmt="o", ms=2.5, label=f"{size} = {L}")
     x_fit = np.concatenate(xs)
     if len(x_fit):
         grid = np.linspace(x_fit.min(), x_fit.max(), 200)
@@ -143,7 +145,7 @@ def collapse_axes(ax_raw, ax_col, curves, fit, *, ylabel: str, reference_wc=None
     if reference_wc is not None:
         _literature_line(ax_raw, reference_wc)
     ax_raw.set(xlabel="disorder W", ylabel=ylabel)
-    ax_col.set(xlabel="(W - W_c) L^(1/nu)", ylabel=ylabel)
+    ax_col.set(xlabel=f"(W - W_c) {size}^(1/nu)", ylabel=ylabel)
     for ax in (ax_raw, ax_col):
         _legend_and_grid(ax, fontsize=7)
 
@@ -159,10 +161,17 @@ def scaling_collapse(curves, fit, path: str | os.PathLike, *, title: str = "") -
     _save(fig, path, dpi=110)
 
 
-YLABELS = {"network": "P (network)", "r": "<r>", "bott": "<|Bott index|>"}
+YLABELS = {
+    "network": "P (network)",
+    "r": "<r>",
+    "bott": "<|Bott index|>",
+    "transfer_matrix": "M / localization length",
+}
 
 
-def discovery(results, path: str | os.PathLike, *, model: str, reference_wc, reference_nu) -> None:
+def discovery(
+    results, path: str | os.PathLike, *, model: str, energy: float, reference_wc, reference_nu
+) -> None:
     """Every route of a discovery run, a row each (its data and, for the scaling routes, the
     collapse), then W_c and nu of all routes side by side with their 95% intervals and the
     literature values (gray: shown for comparison, never used)."""
@@ -171,7 +180,10 @@ def discovery(results, path: str | os.PathLike, *, model: str, reference_wc, ref
     for (ax_a, ax_b), r in zip(axes, results, strict=False):
         if r.estimate is not None:
             ylabel, fit = YLABELS[r.route], r.estimate.fit
-            collapse_axes(ax_a, ax_b, r.curves, fit, ylabel=ylabel, reference_wc=reference_wc)
+            size = "M" if r.route == "transfer_matrix" else "L"  # bar widths
+            collapse_axes(
+                ax_a, ax_b, r.curves, fit, ylabel=ylabel, reference_wc=reference_wc, size=size
+            )
         elif r.confusion is not None:
             c = r.confusion
             ax_a.errorbar(
@@ -209,7 +221,7 @@ def discovery(results, path: str | os.PathLike, *, model: str, reference_wc, ref
             ax.legend(fontsize=7)
         ax.set(xlabel=f"{name} (95% interval)")
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{model}: the transition from two W ranges alone")
+    fig.suptitle(f"{model}, E = {energy:g}: the transition from two W ranges alone")
     _save(fig, path, dpi=100)
 
 
@@ -254,6 +266,12 @@ def phase_diagram(diagram, path: str | os.PathLike, *, title: str = "", caption:
                 ha="right" if right else "left", fontsize=8,
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.8, "lw": 0},
             )  # fmt: skip
+    if d.compared:
+        e_c, w_c, lo_c, hi_c = np.array(d.compared).T
+        ax.errorbar(
+            e_c, w_c, yerr=[w_c - lo_c, hi_c - w_c], ls="none", marker="D", ms=6, color="w",
+            mec="k", ecolor="k", capsize=3, label="compared W_c(E) (source below)",
+        )  # fmt: skip
     ax.axvline(
         d.train_energy, color="k", ls=":", lw=1, label=f"training energy E = {d.train_energy:g}"
     )
