@@ -36,7 +36,6 @@ from qpt.config import TrainConfig, typed
 from qpt.data.config import input_scale
 from qpt.data.datamodule import EigenstateDataModule, SizesDataModule
 from qpt.data.ensemble import Ensemble
-from qpt.data.generation import default_workers
 from qpt.data.testsets import TestSets
 from qpt.evaluation.confusion import confusion_curve
 from qpt.evaluation.curves import crossing_with_ci, curve, fit_crossing
@@ -280,7 +279,7 @@ def transfer_matrix_route(conf: TrainConfig, out: Path) -> RouteResult:
         blocks=route.blocks,
         seed=conf.seed,
         params=conf.model.params,
-        workers=default_workers() if conf.data.gen_workers is None else conf.data.gen_workers,
+        workers=conf.data.gen_workers,
         progress=conf.data.progress,
     )
     wc0 = float(np.mean(grid.values()))

@@ -399,9 +399,10 @@ def write_phase_diagram(d: PhaseDiagram, out: Path) -> tuple[dict[str, float], F
         row = [e, d.W_half[i], d.lo[i], d.hi[i]]
         wc = d.reference_at(e)
         row += ["" if wc is None else wc, math.nan if wc is None else (d.W_half[i] - wc) / wc]
-        compared = d.compared_at(e)
-        row += ["", "", "", math.nan] if compared is None else [*compared]
-        row += [] if compared is None else [(d.W_half[i] - compared[0]) / compared[0]]
+        if (compared := d.compared_at(e)) is None:
+            row += ["", "", "", math.nan]
+        else:
+            row += [*compared, (d.W_half[i] - compared[0]) / compared[0]]
         contour.append(tuple(row))
     header = ["E", "W_half", "W_half_lo", "W_half_hi", "literature_W_c", "relative_deviation"]
     header += ["compared_W_c", "compared_lo", "compared_hi", "compared_relative_deviation"]

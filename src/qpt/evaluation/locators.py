@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from qpt.data.ensemble import grid_ensemble
-from qpt.data.generation import pinned_imap
+from qpt.data.generation import default_workers, pinned_imap
 from qpt.physics import build_hamiltonian, get_model
 from qpt.physics.anderson3d import Anderson3DModel
 from qpt.physics.observables import bott_index, gap_ratios
@@ -79,15 +79,17 @@ def transfer_matrix_samples(
     blocks: int,
     seed: int,
     params: dict[str, Any],
-    workers: int,
+    workers: int | None,
     progress: bool,
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Gamma = M gamma of one bar of ``length`` slices per (width M, W), on ``blocks``
     pieces of it: ``{M: (W per piece, Gamma per piece of shape (1, pieces))}``, the samples
     of :func:`qpt.evaluation.scaling.bootstrap_scaling` (pieces are its states). Each bar's
     potential comes from its own seed (stream "transfer_matrix/M<width>"), so the result
-    does not depend on ``workers``; bars are shared out over them, widest first."""
+    does not depend on ``workers`` (None: one per core); bars are shared out over them, widest
+    first."""
     hopping = check_transfer_matrix(model, params).hopping
+    workers = default_workers() if workers is None else workers
     groups = np.array_split(np.arange(len(w_values)), max(1, workers))
     tasks, keys = [], []
     for width in sorted(widths, reverse=True):  # the costliest first: the pool ends together

@@ -9,7 +9,7 @@ psi_k of its N = M^(d-1) sites. With hopping t = 1 between neighbours, H psi = E
 
 V_k the slice's box disorder on [-W/2, W/2] and H_perp its transverse hopping. N vectors
 (psi_k, psi_{k-1}) are carried along the bar and re-orthonormalised by a QR decomposition
-every ``qr_every`` slices (before rounding merges them); the log of R's last diagonal entry,
+every ``QR_EVERY`` slices (before rounding merges them); the log of R's last diagonal entry,
 summed over the bar and divided by its length, is the smallest positive Lyapunov exponent
 gamma. Its inverse is the bar's localization length, and Lambda = 1 / (M gamma) is
 dimensionless: it grows with M in the metal, falls in the insulator and is M-independent at
@@ -99,7 +99,6 @@ def lyapunov_blocks(
         potential = potential[:, QR_EVERY:]
         q, r = np.linalg.qr(np.concatenate([current, previous], axis=1))
         current, previous = q[:, :n], q[:, n:]
-        block = (start - warmup) // piece
         if start >= warmup:
-            sums[:, block] += np.log(np.abs(r[:, -1, -1]))
+            sums[:, (start - warmup) // piece] += np.log(np.abs(r[:, -1, -1]))
     return sums / piece
