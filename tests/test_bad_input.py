@@ -86,6 +86,8 @@ TRAIN_CASES = [
     (["model.name=../../x"], "'../../x'"),
     (["evaluation.gap_sweep.emin=1"], "emin=1"),  # above emax = 0.5
     ([f"resume={TMP}/missing.ckpt"], "missing.ckpt"),
+    (["experiment=discover_chern", "discover.bott.sizes=[16,12]"], "sizes=[16, 12]"),
+    (["experiment=discover_su2", "discover.r.scaling.signature=bump"], "'bump'"),
 ]
 
 EVALUATE_CASES = [
@@ -123,7 +125,7 @@ SCRIPT_CASES = [
     ("train.py", ["L=["], "L=["),
     ("train.py", [f"hydra.run.dir={A_FILE}/out"], "a_file/out"),
     ("train.py", ["logger.mlflow.tracking_uri=foo://x"], "foo://x"),
-    ("train.py", ["experiment=mobility_edge_anderson3d", "model=su2"], "'su2'"),
+    ("train.py", ["experiment=mobility_edge_anderson3d", "model=chern"], "'chern'"),
     ("evaluate.py", ["seed=abc"], "seed='abc'"),
     ("evaluate.py", ["ckpt", "evaluation.transfer_models=[chern]"], "'chern'"),
 ]

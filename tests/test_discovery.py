@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 from qpt.data.ensemble import grid_ensemble
 from qpt.data.generation import generate_range
 from qpt.evaluation.confusion import confusion_curve, interior_peak
-from qpt.evaluation.locators import gap_ratio_means
+from qpt.evaluation.locators import bott_samples, gap_ratio_means
 from qpt.physics import get_model, levels_near
 from qpt.physics.observables import R_POISSON, gap_ratios
 from qpt.reporting import interval_text
@@ -59,6 +59,54 @@ def test_level_ensembles_cache_and_give_poisson_deep_in_the_insulator(tmp_path):
     assert metal > 0.6 and abs(insulator - R_POISSON) < 0.05
     assert (
         "levels" in ens.describe() and "levels" not in dataclasses.replace(ens, levels=0).describe()
+    )
+
+
+def test_bott_samples_count_the_topology_per_size_whatever_the_workers():
+    """|Bott| is 1 in the weakly disordered Chern insulator and 0 deep in the Anderson
+    insulator, at every size; the samples do not depend on how many processes drew them."""
+    sampling = {"sizes": [8, 10], "realisations": 3, "seed": 2, "params": {}, "progress": False}
+    here = bott_samples([0.5, 12.0], workers=1, **sampling)
+    pooled = bott_samples([0.5, 12.0], workers=2, **sampling)
+    assert list(here) == [8, 10]
+    for L, (W, values) in here.items():
+        np.testing.assert_array_equal(W, pooled[L][0])
+        np.testing.assert_array_equal(values, pooled[L][1])
+        assert values.shape == (1, 6)
+        np.testing.assert_array_equal(values[0], (W == 0.5).astype(float))
+
+
+def test_chern_discovery_reads_a_peak_and_a_bott_crossing(tmp_run_dir):
+    """A miniature discover_chern with the network-free routes: <r> is read as a peak that
+    narrows, the Bott index as curves that cross, each with its z in the table and MLflow."""
+    from qpt.discovery import discover
+
+    overrides = [
+        "experiment=discover_chern",
+        "discover.network=null",
+        "discover.confusion=null",
+        "discover.n_bootstrap=5",
+        "discover.r.realisations=6",
+        "discover.r.levels=8",
+        "discover.r.sizes=[8,12]",
+        "discover.bott.sizes=[8,10]",
+        "discover.bott.realisations=6",
+        "discover.grid.n_w=7",
+        "data.gen_workers=1",
+        "data.progress=false",
+    ]
+    cfg = compose_cfg(overrides)
+    summary = discover(cfg)
+    r, bott = summary["routes"]["r"], summary["routes"]["bott"]
+    assert (r.signature, bott.signature) == ("peak", "crossing")
+    assert bott.nu is not None and set(bott.samples) == {8, 10}
+    out = tmp_run_dir / cfg.hydra.runtime.output_dir
+    table = (out / "discovery.md").read_text()
+    assert "| r |" in table and f"peak: {'yes' if r.shown else '**no**'}" in table
+    client = MlflowClient(f"sqlite:///{tmp_run_dir}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("qpt-chern").experiment_id])
+    assert {"discover/r/peak_z", "discover/bott/crossing_z", "discover/bott/nu"} <= set(
+        run.data.metrics
     )
 
 
@@ -126,10 +174,8 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
         "data.gen_workers=1",
         "data.progress=false",
     ]
-    routes = ["network", "confusion", "r"]
-    if model == "anderson3d":
-        overrides += [f"discover.transfer_matrix.{k}" for k in TINY_BARS]
-        routes.append("transfer_matrix")
+    overrides += [f"discover.transfer_matrix.{k}" for k in TINY_BARS]
+    routes = ["network", "confusion", "r", "transfer_matrix"]
     cfg = compose_cfg(overrides)
     summary = discover(cfg)
     assert list(summary["routes"]) == routes

@@ -5,7 +5,14 @@ import pytest
 
 from qpt.evaluation.curves import Crossing
 from qpt.evaluation.evaluate import TransitionCurve
-from qpt.evaluation.scaling import bootstrap_scaling, crossing_z, curve_points, fit_scaling
+from qpt.evaluation.scaling import (
+    bootstrap_scaling,
+    crossing_z,
+    curve_points,
+    fit_scaling,
+    peak_z,
+    signature_z,
+)
 
 
 def synthetic_curves(wc=6.2, nu=2.7, sizes=(24, 32, 40, 48, 64), noise=0.01, seed=0):
@@ -193,6 +200,50 @@ def test_crossing_z_tells_a_crossing_from_curves_meeting_at_a_floor():
         for L in (16, 48)
     }
     assert crossing_z(drifting, 7.9) < 2
+
+
+def narrowing_peak(seed, wc=3.25, nu=2.59, sizes=(16, 32), n=300, shift=0.0):
+    """Per-realisation <r>-like values of a transition between two insulators: peaked at the
+    critical 0.60 at W_c, falling towards Poisson's 0.39 on both sides as L grows
+    (``shift``: the largest size's curve moved down everywhere)."""
+    rng = np.random.default_rng(seed)
+    W = np.repeat(np.linspace(wc - 1, wc + 1, 11), n)
+    samples = {}
+    for L in sizes:
+        x = (W - wc) * L ** (1 / nu)
+        mean = 0.39 + 0.21 / (1 + 0.05 * x**2) - (shift if L == max(sizes) else 0.0)
+        samples[L] = (W, (mean + rng.normal(0, 0.05, W.size))[None, :])
+    return samples
+
+
+def test_peak_z_tells_a_narrowing_peak_from_a_crossing_and_from_shifted_curves():
+    peak = narrowing_peak(seed=5)
+    assert peak_z(peak, 3.25) > 4 and crossing_z(peak, 3.25) < 2
+    assert signature_z(peak, 3.25, "peak") == peak_z(peak, 3.25)
+    assert peak_z(peak, 9.0) == 0.0  # outside the grid
+    # a dip (e.g. ln IPR) is the same signature upside down
+    dip = {L: (W, -v) for L, (W, v) in peak.items()}
+    assert peak_z(dip, 3.25) == pytest.approx(peak_z(peak, 3.25))
+    # curves that cross do not narrow a peak, and curves apart everywhere do not meet at W_c
+    assert peak_z(per_state_synthetic(seed=3, n=200), 6.2) < 2
+    assert peak_z(narrowing_peak(seed=5, shift=0.05), 3.25) == 0.0
+    with pytest.raises(ValueError, match="'bump'"):
+        signature_z(peak, 3.25, "bump")
+
+
+def test_a_peak_collapses_with_the_right_transition():
+    """The fit of a narrowing peak (no crossing) still recovers W_c: the scaling form does not
+    need curves that cross, only the order to draw a peak."""
+    est = bootstrap_scaling(
+        narrowing_peak(seed=6, sizes=(16, 24, 32)),
+        n_bootstrap=20,
+        seed=0,
+        wc0=3.0,
+        nu0=2.0,
+        order=4,
+        window=None,
+    )
+    assert est.wc_ci[0] <= 3.25 <= est.wc_ci[1] and est.wc_ci[1] - est.wc_ci[0] < 0.3
 
 
 def test_a_degenerate_fit_returns_instead_of_failing():

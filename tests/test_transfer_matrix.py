@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 
 from qpt.evaluation.locators import check_transfer_matrix, transfer_matrix_samples
-from qpt.physics.transfer_matrix import lyapunov_blocks, transverse_hopping
+from qpt.physics.transfer_matrix import (
+    lyapunov_blocks,
+    spin_strip_lyapunov_blocks,
+    transverse_hopping,
+)
 
 
 @pytest.mark.parametrize("cross_section", [(5,), (4, 4), (3, 5)])
@@ -104,7 +108,51 @@ def test_locator_samples_are_pieces_of_bars_and_do_not_depend_on_workers():
     assert all(np.array_equal(serial[M][1], parallel[M][1]) for M in serial)
 
 
-def test_only_the_anderson_model_has_a_transfer_matrix():
-    check_transfer_matrix("anderson3d", {})
-    with pytest.raises(ValueError, match="'su2'"):
-        check_transfer_matrix("su2", {})
+def test_the_models_with_a_transfer_matrix():
+    for model in ("anderson3d", "su2", "ando"):
+        kernel, hopping = check_transfer_matrix(model, {})
+        assert callable(kernel) and hopping == 1.0
+    with pytest.raises(ValueError, match="'chern'"):
+        check_transfer_matrix("chern", {})
+
+
+IDENTITY = (np.eye(2), np.eye(2))
+
+
+def test_clean_spin_strip_decays_at_the_slowest_closed_channel():
+    """Identity bonds, W = 0: two copies of the clean square strip, each channel of transverse
+    energy e decaying as arccosh(|E - e| / 2) per slice, every exponent twice."""
+    gamma = spin_strip_lyapunov_blocks(
+        4.5, [0.0], 4, bonds=IDENTITY, length=256, blocks=4, seeds=[0]
+    )
+    assert np.allclose(gamma, np.arccosh((4.5 - 2.0) / 2), rtol=1e-10)
+
+
+def test_spin_strip_with_identity_bonds_is_the_spinless_strip():
+    """Disordered, identity bonds: the spin strip is two spinless strips with the same
+    potential, so its smallest exponent estimates the spinless one (independent draws: equal
+    within their errors, ~0.6% each)."""
+    common = {"length": 20000, "blocks": 10}
+    spin = spin_strip_lyapunov_blocks(0.3, [5.0] * 6, 6, bonds=IDENTITY, seeds=range(6), **common)
+    plain = lyapunov_blocks(0.3, [5.0] * 6, 6, dimension=2, seeds=range(10, 16), **common)
+    error = np.hypot(*(g.std() / np.sqrt(g.size) for g in (spin, plain)))
+    assert abs(spin.mean() - plain.mean()) < 3 * error
+
+
+def test_su2_strips_scale_as_a_metal_and_as_an_insulator_and_a_bar_stands_alone():
+    """SU(2) strips: Gamma = M gamma falls with M in the metal (W = 3) and grows in the
+    insulator (W = 10); a bar's exponents do not depend on the bars beside it."""
+    common = {"bonds": None, "length": 8000, "blocks": 4}
+    small = spin_strip_lyapunov_blocks(0.0, [3.0, 10.0], 4, seeds=[1, 2], **common).mean(1) * 4
+    large = spin_strip_lyapunov_blocks(0.0, [3.0, 10.0], 12, seeds=[3, 4], **common).mean(1) * 12
+    assert large[0] < 0.8 * small[0] and large[1] > 1.2 * small[1]
+    alone = spin_strip_lyapunov_blocks(0.0, [10.0], 4, seeds=[2], **common)
+    together = spin_strip_lyapunov_blocks(0.0, [3.0, 10.0], 4, seeds=[1, 2], **common)
+    assert np.array_equal(alone[0], together[1])
+
+
+def test_spin_strip_refuses_bonds_that_are_not_unitary():
+    with pytest.raises(ValueError, match="unitary"):
+        spin_strip_lyapunov_blocks(
+            0.0, [1.0], 4, bonds=(2 * np.eye(2), np.eye(2)), length=64, blocks=2, seeds=[0]
+        )

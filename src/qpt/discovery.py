@@ -9,9 +9,10 @@ figures, for comparison, and nothing else). The routes (docs/DISCOVERY.md):
   bootstrapped over states and networks.
 * ``confusion``: learning by confusion at one size (:mod:`qpt.evaluation.confusion`).
 * ``r``: the mean level-spacing ratio <r>(W, L), fitted with one-parameter scaling.
-* ``bott``: where the disorder-averaged Bott index falls through 1/2 (Chern model).
+* ``bott``: the disorder-averaged Bott index (Chern model) of several sizes, fitted with
+  one-parameter scaling.
 * ``transfer_matrix``: Gamma = M / (localization length) of long bars of width M, fitted with
-  one-parameter scaling (3D Anderson model; the literature's own method).
+  one-parameter scaling (3D Anderson, SU(2) and Ando models; the literature's own method).
 
 All results go to one MLflow run ``discover-<model>``: metrics ``discover/<route>/W_c`` (and
 ``_lo``, ``_hi``, ``nu``, ...), the table and the figure.
@@ -38,7 +39,7 @@ from qpt.data.datamodule import EigenstateDataModule, SizesDataModule
 from qpt.data.ensemble import Ensemble
 from qpt.data.testsets import TestSets
 from qpt.evaluation.confusion import confusion_curve
-from qpt.evaluation.curves import crossing_with_ci, curve, fit_crossing
+from qpt.evaluation.curves import curve, fit_crossing
 from qpt.evaluation.evaluate import predict
 from qpt.evaluation.locators import (
     bott_samples,
@@ -46,7 +47,7 @@ from qpt.evaluation.locators import (
     gap_ratio_means,
     transfer_matrix_samples,
 )
-from qpt.evaluation.scaling import ScalingEstimate, bootstrap_scaling, crossing_z
+from qpt.evaluation.scaling import ScalingEstimate, bootstrap_scaling, signature_z
 from qpt.models.checkpoint import load_classifier
 from qpt.models.module import PhaseClassifier
 from qpt.physics.images import coarse_grain
@@ -152,8 +153,10 @@ def _scaling_result(
         dropped = bootstrap_scaling({L: samples[L] for L in sizes[1:]}, **fit)
     curves = {L: curve(*_means(*samples[L])) for L in sizes}
     found = (estimate.wc, estimate.wc_ci, estimate.nu, estimate.nu_ci)
-    crossing = crossing_z(samples, estimate.wc)
-    return RouteResult(route, *found, estimate, dropped, crossing, curves, samples=samples)
+    z = signature_z(samples, estimate.wc, form.signature)
+    return RouteResult(
+        route, *found, estimate, dropped, z, curves, samples=samples, signature=form.signature
+    )
 
 
 def _means(W: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,10 +202,26 @@ def network_route(conf: TrainConfig, out: Path) -> RouteResult:
         for L in d.sizes:
             probabilities[L].append(predict(best, grids[L], conf.trainer["accelerator"]))
     samples = {L: (grids[L].W, np.array(probabilities[L])) for L in d.sizes}
-    # start where the largest size's mean curve falls through 1/2: no W_c is given
-    wc0 = fit_crossing(*_means(*samples[d.sizes[-1]]))
-    wc0 = wc0 if np.isfinite(wc0) else np.mean(d.grid.values())
+    wc0 = _half_point(samples, d.grid.values())
     return _scaling_result("network", samples, conf, route.scaling, wc0)
+
+
+def _half_point(samples: dict[int, tuple[np.ndarray, np.ndarray]], w_values: list[float]) -> float:
+    """Where the largest size's mean curve falls through 1/2 (else the grid's middle): the
+    fit's start, since no W_c is given."""
+    wc0 = fit_crossing(*_means(*samples[max(samples)]))
+    return float(wc0) if np.isfinite(wc0) else float(np.mean(w_values))
+
+
+def _sampling(conf: TrainConfig) -> dict[str, Any]:
+    """What every network-free sampler takes from the run: seed, model, workers, progress."""
+    data = conf.data
+    return {
+        "seed": conf.seed,
+        "params": conf.model.params,
+        "workers": data.gen_workers,
+        "progress": data.progress,
+    }
 
 
 def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
@@ -260,27 +279,21 @@ def r_route(conf: TrainConfig, out: Path) -> RouteResult:
 
 def bott_route(conf: TrainConfig, out: Path) -> RouteResult:
     d, route = conf.discover, conf.discover.bott
-    sampling = {"realisations": route.realisations, "seed": conf.seed, "params": conf.model.params}
-    W, values = bott_samples(d.grid.values(), L=route.L, progress=conf.data.progress, **sampling)
-    crossing = crossing_with_ci(W, values, n_bootstrap=d.n_bootstrap, seed=conf.seed)
-    interval, curves = (crossing.lo, crossing.hi), {route.L: curve(W, values)}
-    return RouteResult("bott", crossing.W, interval, curves=curves)
+    grid = route.grid or d.grid
+    sizes = {"sizes": route.sizes, "realisations": route.realisations}
+    samples = bott_samples(grid.values(), **sizes, **_sampling(conf))
+    return _scaling_result(
+        "bott", samples, conf, route.scaling, _half_point(samples, grid.values())
+    )
 
 
 def transfer_matrix_route(conf: TrainConfig, out: Path) -> RouteResult:
     d, route = conf.discover, conf.discover.transfer_matrix
     grid = route.grid or d.grid
+    bars = {"widths": route.widths, "length": route.length, "blocks": route.blocks}
+    energy = conf.disorder.train.energy
     samples = transfer_matrix_samples(
-        conf.model.name,
-        conf.disorder.train.energy,
-        grid.values(),
-        widths=route.widths,
-        length=route.length,
-        blocks=route.blocks,
-        seed=conf.seed,
-        params=conf.model.params,
-        workers=conf.data.gen_workers,
-        progress=conf.data.progress,
+        conf.model.name, energy, grid.values(), **bars, **_sampling(conf)
     )
     wc0 = float(np.mean(grid.values()))
     return _scaling_result("transfer_matrix", samples, conf, route.scaling, wc0)

@@ -255,8 +255,14 @@ def write_study(study: ScalingStudy, out: Path) -> tuple[dict[str, float], Files
 
 
 #: below this, the smallest and largest size's curves overlap within 2 standard errors on one
-#: side of W_c: the table says they do not cross, whatever the fit reports
-CLEAR_CROSSING_Z = 2.0
+#: side of W_c: the table says they do not cross (or the peak does not narrow), whatever the
+#: fit reports
+CLEAR_SIGNATURE_Z = 2.0
+#: what a route's sizes fail to show, by its signature (scaling.signature_z)
+_NOT_SHOWN = {
+    "crossing": "the curves do not cross clearly",
+    "peak": "the peak does not narrow clearly",
+}
 
 
 @dataclass(frozen=True)
@@ -270,11 +276,12 @@ class RouteResult:
     nu_ci: tuple[float, float] | None = None
     estimate: ScalingEstimate | None = None  # scaling routes: the fit to all sizes
     dropped: ScalingEstimate | None = None  # the same without the smallest size
-    crossing_z: float | None = None  # how clearly the curves cross at W_c (scaling.crossing_z)
+    signature_z: float | None = None  # how clearly the sizes show it (scaling.signature_z)
     curves: dict[int, Curve] | None = None
     confusion: ConfusionCurve | None = None
     minutes: float = math.nan
     samples: dict[int, tuple[np.ndarray, np.ndarray]] | None = None  # per size: W, values
+    signature: str = "crossing"  # what the sizes show at W_c: curves that cross, or a peak
 
     def record(self) -> dict[str, Any]:
         """Everything but the per-state samples (those go to an .npz file)."""
@@ -287,22 +294,23 @@ class RouteResult:
         text = f"{self.route}: W_c = {interval_text(self.wc, self.wc_ci, 3)}"
         if self.nu is not None:
             text += f", nu = {interval_text(self.nu, self.nu_ci, 2)}"
-        if not self.crosses:
-            text += (";\n" if wrap else "; ") + "the curves do not cross clearly"
-            text += f" (z = {self.crossing_z:.1f})"
+        if not self.shown:
+            text += (";\n" if wrap else "; ") + _NOT_SHOWN[self.signature]
+            text += f" (z = {self.signature_z:.1f})"
         return text + f" ({self.minutes:.1f} min)"
 
     @property
-    def crosses(self) -> bool:
-        """False where the sizes' curves overlap within 2 errors on one side of W_c."""
-        return self.crossing_z is None or self.crossing_z >= CLEAR_CROSSING_Z
+    def shown(self) -> bool:
+        """False where the sizes' curves overlap within 2 errors on one side of W_c (or, for
+        a peak, do not meet there)."""
+        return self.signature_z is None or self.signature_z >= CLEAR_SIGNATURE_Z
 
     def metrics(self) -> dict[str, float]:
         values = _estimate_metrics(self.wc, self.wc_ci, self.nu, self.nu_ci)
         if self.nu is not None:
             values["reduced_chi2"] = self.estimate.fit.reduced_chi2
-        if self.crossing_z is not None:
-            values["crossing_z"] = self.crossing_z
+        if self.signature_z is not None:
+            values[f"{self.signature}_z"] = self.signature_z
         if self.dropped is not None:
             values["W_c_without_smallest_L"] = self.dropped.wc
             values["nu_without_smallest_L"] = self.dropped.nu
@@ -320,7 +328,7 @@ def write_discovery(
     physics = get_model(model, **params)
     wc_ref, nu_ref = physics.reference_critical_disorder(energy), physics.critical_exponent
     rows = [
-        "| route | W_c [95%] | nu [95%] | chi2/dof | curves cross (z) "
+        "| route | W_c [95%] | nu [95%] | chi2/dof | sizes show (z) "
         "| without smallest L: W_c, nu | minutes |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -328,8 +336,8 @@ def write_discovery(
         chi2 = f"{r.estimate.fit.reduced_chi2:.2f}" if r.estimate else ""
         cross = (
             ""
-            if r.crossing_z is None
-            else f"{'yes' if r.crosses else '**no**'} ({r.crossing_z:.1f})"
+            if r.signature_z is None
+            else f"{r.signature}: {'yes' if r.shown else '**no**'} ({r.signature_z:.1f})"
         )
         dropped = f"{r.dropped.wc:.3f}, {r.dropped.nu:.2f}" if r.dropped else ""
         wc, nu = interval_text(r.wc, r.wc_ci, 3), interval_text(r.nu, r.nu_ci, 2)

@@ -99,6 +99,9 @@ class ScalingFormConfig:
     order: int = at_least(1)
     link: str = one_of(("identity", "logit"))
     irrelevant: bool  # fit the leading correction b L^(-y) too
+    # what the sizes show at W_c (scaling.signature_z): curves that cross, or a peak that
+    # narrows (a transition between two insulators, e.g. <r> of the Chern model at E = 0)
+    signature: str = one_of(("crossing", "peak"))
 
 
 @dataclass
@@ -134,16 +137,25 @@ class LevelRoute:
 
 @dataclass
 class BottRoute:
-    """The disorder-averaged |Bott index| of the occupied states (Chern model), periodic L."""
+    """The disorder-averaged |Bott index| of the occupied states (Chern model) on periodic
+    L x L lattices of each of ``sizes`` (dense: L up to ~24), fitted with one-parameter
+    scaling like <r>."""
 
-    L: int = at_least(4)
+    sizes: list[int] = each_at_least(4)
     realisations: int = at_least(2)
+    scaling: ScalingFormConfig
+    grid: WGrid | None  # None: discover.grid (the index is 0 or 1 away from W_c: sample there)
+
+    def validate(self, prefix: str = "") -> None:
+        if len(self.sizes) < 2 or sorted(set(self.sizes)) != self.sizes:
+            raise ValueError(f"{prefix}sizes={self.sizes} must be >= 2 increasing lattice sizes")
 
 
 @dataclass
 class TransferMatrixRoute:
-    """Transfer-matrix Lyapunov exponents (3D Anderson model): one bar of ``length`` slices
-    per width M and W of ``grid``, its Gamma = M gamma estimated on ``blocks`` pieces."""
+    """Transfer-matrix Lyapunov exponents (3D Anderson, SU(2) and Ando models): one bar of
+    ``length`` slices per width M and W of ``grid``, its Gamma = M gamma estimated on
+    ``blocks`` pieces."""
 
     widths: list[int] = each_at_least(3)
     length: int = at_least(16)

@@ -214,7 +214,7 @@ def discovery(
         y = np.arange(len(shown))
         ax.errorbar(values, y, xerr=np.abs(cis.T - values), fmt="o", capsize=4, color="C0")
         ax.set_yticks(
-            y, [r.route if r.crosses else f"{r.route}\n(no clear crossing)" for r in shown]
+            y, [r.route if r.shown else f"{r.route}\n(no clear {r.signature})" for r in shown]
         )
         if ref is not None:
             _literature_line(ax, ref)

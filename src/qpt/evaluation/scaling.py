@@ -192,6 +192,21 @@ def bootstrap_scaling(
     return ScalingEstimate(full, wc_ci, nu_ci, n_bootstrap, n_bootstrap - len(draws))
 
 
+SIGNATURES = ("crossing", "peak")
+
+
+def _size_contrast(
+    samples: dict[int, tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(W, z): the largest size's mean minus the smallest's, in standard errors, per W."""
+    W, L, mean, sem = curve_points({L: samples[L] for L in (min(samples), max(samples))})
+    small, large = L == L.min(), L == L.max()
+    if not np.array_equal(W[small], W[large]):
+        raise ValueError("the smallest and largest size need the same W grid")
+    z = (mean[large] - mean[small]) / np.maximum(np.hypot(sem[large], sem[small]), SEM_FLOOR)
+    return W[small], z
+
+
 def crossing_z(samples: dict[int, tuple[np.ndarray, np.ndarray]], wc: float) -> float:
     """How clearly the curves of the smallest and largest size cross at ``wc``: the number of
     standard errors z by which their difference has one sign somewhere below ``wc`` and the
@@ -200,13 +215,33 @@ def crossing_z(samples: dict[int, tuple[np.ndarray, np.ndarray]], wc: float) -> 
     Curves that overlap within their error bars on one side (z < 2), e.g. both at a floor of
     P ~ 0 beyond the fitted W_c, do not cross there: such a W_c is noise, not a result,
     however good the collapse looks. 0 where ``wc`` is not inside the W grid."""
-    W, L, mean, sem = curve_points({L: samples[L] for L in (min(samples), max(samples))})
-    small, large = L == L.min(), L == L.max()
-    if not np.array_equal(W[small], W[large]):
-        raise ValueError("the smallest and largest size need the same W grid")
-    w = W[small]
-    z = (mean[large] - mean[small]) / np.maximum(np.hypot(sem[large], sem[small]), SEM_FLOOR)
+    w, z = _size_contrast(samples)
     below, above = z[w < wc], z[w > wc]
     if not (len(below) and len(above)):
         return 0.0
     return float(max(min(below.max(), -above.min()), min(-below.min(), above.max())))
+
+
+def peak_z(samples: dict[int, tuple[np.ndarray, np.ndarray]], wc: float) -> float:
+    """How clearly a peak (or dip) at ``wc`` narrows with size: the observable of a transition
+    between two insulators (e.g. <r> of the Chern model at E = 0) moves away from its critical
+    value on both sides as L grows, so the largest size's curve leaves the smallest's to the
+    same side below and above ``wc`` and meets it at ``wc``. z: the smaller of the two sides'
+    largest separation (in standard errors) to that common side; 0 where the curves do not
+    meet at ``wc`` (they differ there by 2 standard errors or more, interpolated between grid
+    points: curves that only shift apart everywhere) or ``wc`` is not inside the grid."""
+    w, z = _size_contrast(samples)
+    below, above = z[w < wc], z[w > wc]
+    if not (len(below) and len(above)) or abs(np.interp(wc, w, z)) >= 2:
+        return 0.0
+    return float(max(min(-below.min(), -above.min()), min(below.max(), above.max()), 0.0))
+
+
+def signature_z(
+    samples: dict[int, tuple[np.ndarray, np.ndarray]], wc: float, signature: str
+) -> float:
+    """The z of :func:`crossing_z` or :func:`peak_z`: how clearly the finite sizes show the
+    ``signature`` of a transition at ``wc``."""
+    if signature not in SIGNATURES:
+        raise ValueError(f"signature {signature!r} is not one of {SIGNATURES}")
+    return (crossing_z if signature == "crossing" else peak_z)(samples, wc)

@@ -1,6 +1,8 @@
-"""Transfer-matrix Lyapunov exponents of the Anderson model on a long bar (MacKinnon & Kramer,
-Z. Phys. B 53, 1 (1983)): the method behind the literature's critical points of
-:mod:`qpt.physics.anderson3d`, here as a network-free locator of the transition.
+"""Transfer-matrix Lyapunov exponents on a long bar (MacKinnon & Kramer, Z. Phys. B 53, 1
+(1983)): the method behind the literature's critical points of :mod:`qpt.physics.anderson3d`
+and :mod:`qpt.physics.su2`, here as a network-free locator of the transition. The Anderson
+model's bars (:func:`lyapunov_blocks`, below) and 2D strips of spin-1/2 models with 2 x 2 bond
+matrices (:func:`spin_strip_lyapunov_blocks`: SU(2), Ando) share the method.
 
 A bar of cross-section M^(d-1) (periodic across) and length n: slice k holds the amplitudes
 psi_k of its N = M^(d-1) sites. With hopping t = 1 between neighbours, H psi = E psi reads
@@ -48,6 +50,28 @@ def transverse_hopping(cross_section: tuple[int, ...]) -> np.ndarray:
     return hop
 
 
+def _pieces(
+    disorders: Sequence[float],
+    width: int,
+    length: int,
+    blocks: int,
+    seeds: Sequence[int | np.random.SeedSequence],
+    warmup: int | None,
+) -> tuple[int, int]:
+    """Check a batch of bars; returns (slices per piece, warm-up slices), whole QR periods."""
+    if width < 3:
+        raise ValueError(f"transfer matrix: bar width M={width} is too small (need M >= 3)")
+    if len(seeds) != len(disorders):
+        raise ValueError(f"transfer matrix: {len(disorders)} disorders but {len(seeds)} seeds")
+    if any(not np.isfinite(w) or w < 0 for w in disorders):
+        raise ValueError(f"transfer matrix: disorder must be finite and >= 0, got {disorders}")
+    piece = length // blocks
+    if blocks < 2 or piece < QR_EVERY:
+        raise ValueError(f"transfer matrix: need >= 2 blocks of >= {QR_EVERY} slices")
+    piece -= piece % QR_EVERY  # whole QR periods per block
+    return piece, piece if warmup is None else warmup - warmup % QR_EVERY
+
+
 def lyapunov_blocks(
     energy: float,
     disorders: Sequence[float],
@@ -66,17 +90,7 @@ def lyapunov_blocks(
     (default: one piece). Returns shape (len(disorders), blocks)."""
     if dimension not in (1, 2, 3):
         raise ValueError(f"transfer matrix: dimension must be 1, 2 or 3, got {dimension}")
-    if dimension > 1 and width < 3:
-        raise ValueError(f"transfer matrix: bar width M={width} is too small (need M >= 3)")
-    if len(seeds) != len(disorders):
-        raise ValueError(f"transfer matrix: {len(disorders)} disorders but {len(seeds)} seeds")
-    if any(not np.isfinite(w) or w < 0 for w in disorders):
-        raise ValueError(f"transfer matrix: disorder must be finite and >= 0, got {disorders}")
-    piece = length // blocks
-    if blocks < 2 or piece < QR_EVERY:
-        raise ValueError(f"transfer matrix: need >= 2 blocks of >= {QR_EVERY} slices")
-    piece -= piece % QR_EVERY  # whole QR periods per block
-    warmup = piece if warmup is None else warmup - warmup % QR_EVERY
+    piece, warmup = _pieces(disorders, width if dimension > 1 else 3, length, blocks, seeds, warmup)
     cross_section = (width,) * (dimension - 1)
     hop = transverse_hopping(cross_section)
     n = len(hop)
@@ -99,6 +113,76 @@ def lyapunov_blocks(
         potential = potential[:, QR_EVERY:]
         q, r = np.linalg.qr(np.concatenate([current, previous], axis=1))
         current, previous = q[:, :n], q[:, n:]
+        if start >= warmup:
+            sums[:, (start - warmup) // piece] += np.log(np.abs(r[:, -1, -1]))
+    return sums / piece
+
+
+def _haar_su2(u: np.ndarray) -> np.ndarray:
+    """Haar-random SU(2) matrices from uniforms u[..., 0:3] on [0, 1) (the parametrisation of
+    :func:`qpt.physics.su2.haar_su2`), shape u.shape[:-1] + (2, 2)."""
+    alpha, gamma = 2 * np.pi * u[..., 0], 2 * np.pi * u[..., 1]
+    beta = np.arcsin(np.sqrt(u[..., 2]))
+    a, b = np.exp(1j * alpha) * np.cos(beta), np.exp(1j * gamma) * np.sin(beta)
+    return np.stack([np.stack([a, b], -1), np.stack([-b.conj(), a.conj()], -1)], -2)
+
+
+def spin_strip_lyapunov_blocks(
+    energy: float,
+    disorders: Sequence[float],
+    width: int,
+    *,
+    bonds: tuple[np.ndarray, np.ndarray] | None,
+    length: int,
+    blocks: int,
+    seeds: Sequence[int | np.random.SeedSequence],
+    warmup: int | None = None,
+) -> np.ndarray:
+    """:func:`lyapunov_blocks` for a 2D strip of spin-1/2 electrons with a unitary 2 x 2
+    hopping matrix R on every bond (hopping -R, on-site box disorder the same for both
+    spins): the SU(2) model (``bonds=None``: Haar-random R on every bond) and the Ando model
+    (``bonds=(R_x, R_y)``, the same on every bond along x (the bar) and y (across, periodic)).
+    Slice k holds the 2M amplitudes psi_k of its M sites; H psi = E psi reads, site by site,
+
+        psi_{k+1} = R_x(k)^+ [(eps_k - E) psi_k - R_y psi_k(y+1) - R_y(y-1)^+ psi_k(y-1)
+                              - R_x(k-1)^+ psi_{k-1}],
+
+    and the 2M vectors (psi_k, R_x(k-1)^+ psi_{k-1}) are carried (a unitary change of the
+    second half: the exponents are the same). The smallest positive exponent is Kramers-
+    degenerate in both models. Returns shape (len(disorders), blocks)."""
+    piece, warmup = _pieces(disorders, width, length, blocks, seeds, warmup)
+    if bonds is not None:
+        fixed = [np.asarray(R, complex) for R in bonds]
+        if any(R.shape != (2, 2) or not np.allclose(R @ R.conj().T, np.eye(2)) for R in fixed):
+            raise ValueError("transfer matrix: the bond matrices must be unitary 2 x 2")
+    n = 2 * width
+    W = np.asarray(disorders, float)[:, None]
+    rngs = [np.random.default_rng(s) for s in seeds]
+    current = np.repeat(np.eye(n, dtype=complex).reshape(1, width, 2, n), len(W), axis=0)
+    previous = np.zeros_like(current)
+    total = warmup + blocks * piece
+    sums = np.zeros((len(W), blocks))
+    draws = np.empty((len(W), 0, width, 7))
+    for start in range(0, total, QR_EVERY):
+        if draws.shape[1] == 0:  # per slice and site: eps, then R_x and R_y (3 each)
+            draws = np.stack([rng.random((_DRAW_PERIODS * QR_EVERY, width, 7)) for rng in rngs])
+        for k in range(QR_EVERY):
+            u = draws[:, k]
+            if bonds is None:
+                r_x, r_y = _haar_su2(u[..., 1:4]), _haar_su2(u[..., 4:7])
+            else:
+                r_x, r_y = (np.broadcast_to(R, (len(W), width, 2, 2)) for R in fixed)
+            r_x_dagger = r_x.conj().swapaxes(-1, -2)
+            r_y_below = np.roll(r_y, 1, axis=1).conj().swapaxes(-1, -2)  # R_y(y-1)^+
+            onsite = (W * (u[..., 0] - 0.5) - energy)[..., None, None]
+            across = r_y @ np.roll(current, -1, axis=1) + r_y_below @ np.roll(current, 1, axis=1)
+            # one product for both halves: R_x^+ [new amplitudes | psi_k]
+            both = r_x_dagger @ np.concatenate([onsite * current - across - previous, current], -1)
+            current, previous = both[..., :n], both[..., n:]
+        draws = draws[:, QR_EVERY:]
+        q, r = np.linalg.qr(np.concatenate([current, previous], axis=1).reshape(len(W), 2 * n, n))
+        q = q.reshape(len(W), 2 * width, 2, n)
+        current, previous = q[:, :width], q[:, width:]
         if start >= warmup:
             sums[:, (start - warmup) // piece] += np.log(np.abs(r[:, -1, -1]))
     return sums / piece
