@@ -42,7 +42,8 @@ def _bott_values(task: tuple[int, list[tuple[float, int]], dict[str, Any]]) -> n
             [
                 abs(round(bott_index(build_hamiltonian("chern", L, w, s, **params), L)))
                 for w, s in samples
-            ]
+            ],
+            float,
         )
 
 
@@ -59,9 +60,9 @@ def bott_samples(
     """|Bott index| of ``realisations`` periodic L x L Chern samples at each W, of the states
     below E = 0, at each L of ``sizes``: ``{L: (W per sample, values of shape (1, samples))}``,
     the samples of :func:`qpt.evaluation.scaling.bootstrap_scaling`. A seed stream of its own
-    per size ("bott/L<L>"); each sample's potential comes from its own seed, so the result does not depend
-    on ``workers`` (None: one per core), over which the samples are shared out, largest L
-    first."""
+    per size ("bott/L<L>"); each sample's potential comes from its own seed, so the result
+    does not depend on ``workers`` (None: one per core), over which the samples are shared
+    out, largest L first."""
     params = {**params, "boundary": "periodic"}
     workers = default_workers() if workers is None else workers
     n = len(w_values) * realisations

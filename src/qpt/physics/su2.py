@@ -27,11 +27,16 @@ def haar_su2(rng: np.random.Generator, n: int) -> np.ndarray:
     """
     alpha, gamma = rng.uniform(0.0, 2 * np.pi, size=(2, n))
     beta = np.arcsin(np.sqrt(rng.uniform(0.0, 1.0, size=n)))
-    R = np.empty((n, 2, 2), dtype=complex)
-    R[:, 0, 0] = np.exp(1j * alpha) * np.cos(beta)
-    R[:, 0, 1] = np.exp(1j * gamma) * np.sin(beta)
-    R[:, 1, 0] = -np.exp(-1j * gamma) * np.sin(beta)
-    R[:, 1, 1] = np.exp(-1j * alpha) * np.cos(beta)
+    return su2_matrices(alpha, gamma, beta)
+
+
+def su2_matrices(alpha: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """The SU(2) matrices of the angles above (any shape s): shape s + (2, 2)."""
+    R = np.empty((*np.shape(alpha), 2, 2), dtype=complex)
+    R[..., 0, 0] = np.exp(1j * alpha) * np.cos(beta)
+    R[..., 0, 1] = np.exp(1j * gamma) * np.sin(beta)
+    R[..., 1, 0] = -np.exp(-1j * gamma) * np.sin(beta)
+    R[..., 1, 1] = np.exp(-1j * alpha) * np.cos(beta)
     return R
 
 

@@ -29,6 +29,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from qpt.physics.su2 import su2_matrices
+
 #: slices between re-orthonormalisations: near the 3D transition the largest exponent is
 #: ~2.6 per slice above the smallest, a factor ~1e9 in 8 slices, well inside double precision
 #: (the QR is most of the cost: every 8 slices halves it against every 4)
@@ -59,7 +61,7 @@ def _pieces(
     warmup: int | None,
 ) -> tuple[int, int]:
     """Check a batch of bars; returns (slices per piece, warm-up slices), whole QR periods."""
-    if width < 3:
+    if width < 3:  # a chain (d = 1) is passed as width 3: it has no cross-section to check
         raise ValueError(f"transfer matrix: bar width M={width} is too small (need M >= 3)")
     if len(seeds) != len(disorders):
         raise ValueError(f"transfer matrix: {len(disorders)} disorders but {len(seeds)} seeds")
@@ -119,12 +121,10 @@ def lyapunov_blocks(
 
 
 def _haar_su2(u: np.ndarray) -> np.ndarray:
-    """Haar-random SU(2) matrices from uniforms u[..., 0:3] on [0, 1) (the parametrisation of
-    :func:`qpt.physics.su2.haar_su2`), shape u.shape[:-1] + (2, 2)."""
-    alpha, gamma = 2 * np.pi * u[..., 0], 2 * np.pi * u[..., 1]
-    beta = np.arcsin(np.sqrt(u[..., 2]))
-    a, b = np.exp(1j * alpha) * np.cos(beta), np.exp(1j * gamma) * np.sin(beta)
-    return np.stack([np.stack([a, b], -1), np.stack([-b.conj(), a.conj()], -1)], -2)
+    """Haar-random SU(2) matrices from uniforms u[..., 0:3] on [0, 1), parametrised as
+    :func:`qpt.physics.su2.haar_su2` does: shape u.shape[:-1] + (2, 2)."""
+    angles = 2 * np.pi * u[..., 0], 2 * np.pi * u[..., 1], np.arcsin(np.sqrt(u[..., 2]))
+    return su2_matrices(*angles)
 
 
 def spin_strip_lyapunov_blocks(
