@@ -52,17 +52,19 @@ def transverse_hopping(cross_section: tuple[int, ...]) -> np.ndarray:
     return hop
 
 
+def _require_width(width: int) -> None:
+    if width < 3:
+        raise ValueError(f"transfer matrix: bar width M={width} is too small (need M >= 3)")
+
+
 def _pieces(
     disorders: Sequence[float],
-    width: int,
     length: int,
     blocks: int,
     seeds: Sequence[int | np.random.SeedSequence],
     warmup: int | None,
 ) -> tuple[int, int]:
     """Check a batch of bars; returns (slices per piece, warm-up slices), whole QR periods."""
-    if width < 3:  # a chain (d = 1) is passed as width 3: it has no cross-section to check
-        raise ValueError(f"transfer matrix: bar width M={width} is too small (need M >= 3)")
     if len(seeds) != len(disorders):
         raise ValueError(f"transfer matrix: {len(disorders)} disorders but {len(seeds)} seeds")
     if any(not np.isfinite(w) or w < 0 for w in disorders):
@@ -92,7 +94,9 @@ def lyapunov_blocks(
     (default: one piece). Returns shape (len(disorders), blocks)."""
     if dimension not in (1, 2, 3):
         raise ValueError(f"transfer matrix: dimension must be 1, 2 or 3, got {dimension}")
-    piece, warmup = _pieces(disorders, width if dimension > 1 else 3, length, blocks, seeds, warmup)
+    if dimension > 1:  # a chain has no cross-section
+        _require_width(width)
+    piece, warmup = _pieces(disorders, length, blocks, seeds, warmup)
     cross_section = (width,) * (dimension - 1)
     hop = transverse_hopping(cross_section)
     n = len(hop)
@@ -127,6 +131,12 @@ def _haar_su2(u: np.ndarray) -> np.ndarray:
     return su2_matrices(*angles)
 
 
+def _bond_products(r_x: np.ndarray, r_y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One slice's (R_y, R_y(y-1)^+, R_x^+), site by site: what the recursion multiplies."""
+    r_y_below = np.roll(r_y, 1, axis=1).conj().swapaxes(-1, -2)
+    return r_y, r_y_below, r_x.conj().swapaxes(-1, -2)
+
+
 def spin_strip_lyapunov_blocks(
     energy: float,
     disorders: Sequence[float],
@@ -150,13 +160,15 @@ def spin_strip_lyapunov_blocks(
     and the 2M vectors (psi_k, R_x(k-1)^+ psi_{k-1}) are carried (a unitary change of the
     second half: the exponents are the same). The smallest positive exponent is Kramers-
     degenerate in both models. Returns shape (len(disorders), blocks)."""
-    piece, warmup = _pieces(disorders, width, length, blocks, seeds, warmup)
-    if bonds is not None:
+    _require_width(width)
+    piece, warmup = _pieces(disorders, length, blocks, seeds, warmup)
+    W = np.asarray(disorders, float)[:, None]
+    if bonds is not None:  # the same on every bond: built once, not every slice
         fixed = [np.asarray(R, complex) for R in bonds]
         if any(R.shape != (2, 2) or not np.allclose(R @ R.conj().T, np.eye(2)) for R in fixed):
             raise ValueError("transfer matrix: the bond matrices must be unitary 2 x 2")
+        fixed_bonds = _bond_products(*(np.broadcast_to(R, (len(W), width, 2, 2)) for R in fixed))
     n = 2 * width
-    W = np.asarray(disorders, float)[:, None]
     rngs = [np.random.default_rng(s) for s in seeds]
     current = np.repeat(np.eye(n, dtype=complex).reshape(1, width, 2, n), len(W), axis=0)
     previous = np.zeros_like(current)
@@ -168,12 +180,11 @@ def spin_strip_lyapunov_blocks(
             draws = np.stack([rng.random((_DRAW_PERIODS * QR_EVERY, width, 7)) for rng in rngs])
         for k in range(QR_EVERY):
             u = draws[:, k]
-            if bonds is None:
-                r_x, r_y = _haar_su2(u[..., 1:4]), _haar_su2(u[..., 4:7])
-            else:
-                r_x, r_y = (np.broadcast_to(R, (len(W), width, 2, 2)) for R in fixed)
-            r_x_dagger = r_x.conj().swapaxes(-1, -2)
-            r_y_below = np.roll(r_y, 1, axis=1).conj().swapaxes(-1, -2)  # R_y(y-1)^+
+            r_y, r_y_below, r_x_dagger = (
+                _bond_products(_haar_su2(u[..., 1:4]), _haar_su2(u[..., 4:7]))
+                if bonds is None
+                else fixed_bonds
+            )
             onsite = (W * (u[..., 0] - 0.5) - energy)[..., None, None]
             across = r_y @ np.roll(current, -1, axis=1) + r_y_below @ np.roll(current, 1, axis=1)
             # one product for both halves: R_x^+ [new amplitudes | psi_k]
