@@ -104,16 +104,43 @@ def test_cache_roundtrip_and_hit(tmp_path, monkeypatch):
     calls = _count_generation(monkeypatch)
     cache = EnsembleCache(tmp_path, ens, shard_size=4)
     data = cache.get(10, workers=1, progress=False)
-    assert len(data) == 10 and len(calls) == 3  # 3 shards of 4 states
+    assert calls == [(0, 4), (4, 8), (8, 10)]  # the last shard holds only what was asked
     img, info = generate_range(ens, 0, 10)
     assert np.array_equal(data.images(), img) and np.array_equal(data.info, info)
     assert isinstance(data.shards[0], np.memmap)
     calls.clear()
     again = EnsembleCache(tmp_path, ens, shard_size=4).get(10, workers=1, progress=False)
     assert calls == [] and np.array_equal(again.images(), img)
-    # a larger request only generates the new shards
-    EnsembleCache(tmp_path, ens, shard_size=4).get(14, workers=1, progress=False)
-    assert calls == [(12, 16)]
+    # a larger request completes the short shard and generates the new ones
+    more = EnsembleCache(tmp_path, ens, shard_size=4).get(14, workers=1, progress=False)
+    assert calls == [(8, 12), (12, 14)]
+    assert np.array_equal(more.images(), generate_range(ens, 0, 14)[0])
+    calls.clear()  # a smaller request is served by the longer shards
+    assert len(EnsembleCache(tmp_path, ens, shard_size=4).get(9, workers=1, progress=False)) == 9
+    assert calls == []
+
+
+def test_short_last_shard_is_listed_and_checked(tmp_path):
+    """A short last shard counts its own states, and one shorter than a request needs, or
+    longer than a shard can be, is not valid."""
+    from qpt.data.cache import list_caches
+
+    ens = su2_ensemble()
+    cache = EnsembleCache(tmp_path, ens, shard_size=4)
+    cache.ensure(6, workers=1, progress=False)
+    assert [e["states"] for e in list_caches(tmp_path)] == [6]
+    assert cache.missing_shards(6) == [] and cache.missing_shards(7) == [1]
+    assert not cache.shard_is_valid(1) and cache.shard_is_valid(1, n_states=6)
+    with pytest.raises(FileNotFoundError, match=r"shard\(s\) \[1\]"):
+        cache.load(8)
+    big = EnsembleCache(tmp_path, ens, shard_size=2)  # its own directory: s2
+    big.ensure(2, workers=1, progress=False)
+    for what in ("images", "info"):  # a shard of 4 states where 2 fit: not valid
+        (big.dir / f"shard-00000.{what}.npy").write_bytes(
+            (cache.dir / f"shard-00000.{what}.npy").read_bytes()
+        )
+    (big.dir / "shard-00000.json").write_text((cache.dir / "shard-00000.json").read_text())
+    assert big.missing_shards(2) == [0]
 
 
 def test_3d_images_are_cached_and_memory_mapped_as_cubes(tmp_path):

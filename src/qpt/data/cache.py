@@ -5,12 +5,15 @@ is a hash of what determines the data, the shard size only of how it is cut into
 jobs with different ``data.shard_size`` each get their own directory in a shared root):
 
     ensemble.json            what determines the data (the hash of it is the key)
-    shard-00003.images.npy   (shard_size, L, L) float32, states 3*S .. 4*S - 1 (a 3D model:
-                             (shard_size, L, L, L); a levels ensemble: (shard_size, levels)
-                             float64 eigenvalues)
-    shard-00003.info.npy     (shard_size, 3) float64: W, eigenenergy, label
+    shard-00003.images.npy   (m, L, L) float32, states 3*S .. 3*S + m - 1 (a 3D model:
+                             (m, L, L, L); a levels ensemble: (m, levels) float64 eigenvalues)
+    shard-00003.info.npy     (m, 3) float64: W, eigenenergy, label
     shard-00003.json         sidecar: sha256 of both files; written last = shard committed
     shard-00003.lock         flock held while a process generates the shard
+
+A shard holds m = S states, or fewer if it is the last one a request needed: states nobody
+asked for are not generated (at S = 250, discover_su2's grids of 6600 states would otherwise
+cost 150 more per size). A later request for more regenerates that shard in full.
 
 Every file is written to a temporary name (``.<name>.<random>.tmp``) and renamed into place,
 so a crash leaves either the old state or the new one; the temporary files of a killed writer
@@ -93,7 +96,7 @@ def _atomic_json(path: Path, obj: Any) -> None:
 class LoadedEnsemble:
     """States 0 .. n-1 of a cached ensemble: memory-mapped images, info in memory."""
 
-    shards: list[np.ndarray]  # memmaps, each (shard_size, *ensemble.sample_shape)
+    shards: list[np.ndarray]  # memmaps, each (shard_size, *sample_shape); the last may be shorter
     info: np.ndarray  # (n, 3)
     shard_size: int
 
@@ -140,6 +143,13 @@ class EnsembleCache:
     def n_shards(self, n_states: int) -> int:
         return -(-n_states // self.shard_size)
 
+    def shard_states(self, shard: int, n_states: int | None) -> int:
+        """How many states shard ``shard`` must hold for a request of ``n_states`` (None: a
+        full shard)."""
+        if n_states is None:
+            return self.shard_size
+        return max(0, min(self.shard_size, n_states - shard * self.shard_size))
+
     # -- state of the cache ---------------------------------------------------------------
     def _describe(self) -> dict[str, Any]:
         return {
@@ -165,18 +175,26 @@ class EnsembleCache:
             log.warning("rewriting unreadable or mismatched %s", spec)
         _atomic_json(spec, self._describe())
 
-    def shard_is_valid(self, shard: int, checksum: bool = True) -> bool:
+    def shard_is_valid(
+        self, shard: int, checksum: bool = True, n_states: int | None = None
+    ) -> bool:
+        """True if the shard is committed, intact and holds the states a request of
+        ``n_states`` needs of it (None: a full shard)."""
         sidecar = self._path(shard, "json")
+        needed = self.shard_states(shard, n_states)
         try:
             meta = json.loads(sidecar.read_text())
-            expected = {
-                "images": (self.shard_size, *self.ensemble.sample_shape),
-                "info": (self.shard_size, len(INFO_COLUMNS)),
-            }
-            for what, shape in expected.items():
+            held = None
+            for what, shape in (
+                ("images", self.ensemble.sample_shape),
+                ("info", (len(INFO_COLUMNS),)),
+            ):
                 path = self._path(shard, f"{what}.npy")
                 arr = np.load(path, mmap_mode="r", allow_pickle=False)
-                if arr.shape != shape or path.stat().st_size != meta[what]["bytes"]:
+                held = arr.shape[0] if held is None else held
+                if arr.shape != (held, *shape) or not needed <= held <= self.shard_size:
+                    return False
+                if path.stat().st_size != meta[what]["bytes"]:
                     return False
                 if checksum and _sha256(path) != meta[what]["sha256"]:
                     return False
@@ -185,7 +203,11 @@ class EnsembleCache:
         return True
 
     def missing_shards(self, n_states: int, checksum: bool = True) -> list[int]:
-        return [s for s in range(self.n_shards(n_states)) if not self.shard_is_valid(s, checksum)]
+        return [
+            s
+            for s in range(self.n_shards(n_states))
+            if not self.shard_is_valid(s, checksum, n_states)
+        ]
 
     # -- generation ------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -231,18 +253,20 @@ class EnsembleCache:
             meta[what] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
         _atomic_json(self._path(shard, "json"), meta)  # last: commits the shard
 
-    def _generate_shards(self, shards: list[int], workers: int, progress: bool) -> None:
+    def _generate_shards(
+        self, shards: list[int], n_states: int, workers: int, progress: bool
+    ) -> None:
         S = self.shard_size
-        ranges, owner = [], []
+        ranges, owner, size = [], [], {s: self.shard_states(s, n_states) for s in shards}
         for s in shards:
             self._remove_tmp(s)  # a writer of s that died while this process waited for its lock
-            for a in range(s * S, (s + 1) * S, CHUNK):
-                ranges.append((a, min(a + CHUNK, (s + 1) * S)))
+            for a in range(s * S, s * S + size[s], CHUNK):
+                ranges.append((a, min(a + CHUNK, s * S + size[s])))
                 owner.append(s)
         pending: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         label = f"{self.ensemble.model} L={self.ensemble.L} {self.ensemble.stream}"
         with tqdm(
-            total=len(shards) * S,
+            total=sum(size.values()),
             desc=f"generating {label}",
             unit="state",
             disable=not progress,
@@ -253,7 +277,7 @@ class EnsembleCache:
             ):
                 pending.setdefault(s, []).append((images, info))
                 bar.update(len(info))
-                if sum(len(i) for _, i in pending[s]) == S:
+                if sum(len(i) for _, i in pending[s]) == size[s]:
                     parts = pending.pop(s)
                     self._write_shard(
                         s,
@@ -292,11 +316,11 @@ class EnsembleCache:
             for s in todo:
                 (mine if stack.enter_context(self._lock(s, blocking=False)) else busy).append(s)
             # re-check under the lock: another process may have finished it meanwhile
-            mine = [s for s in mine if not self.shard_is_valid(s, checksum)]
+            mine = [s for s in mine if not self.shard_is_valid(s, checksum, n_states)]
             if mine:
                 t0 = time.perf_counter()
-                self._generate_shards(mine, workers, progress)
-                n = len(mine) * self.shard_size
+                self._generate_shards(mine, n_states, workers, progress)
+                n = sum(self.shard_states(s, n_states) for s in mine)
                 log.info(
                     "generated %d states in %.1f s (%.1f states/s) into %s",
                     n,
@@ -306,13 +330,13 @@ class EnsembleCache:
                 )
         for s in busy:  # generated by another process: wait for it, take over if it died
             with self._lock(s, blocking=True):
-                if not self.shard_is_valid(s, checksum):
-                    self._generate_shards([s], workers, progress)
+                if not self.shard_is_valid(s, checksum, n_states):
+                    self._generate_shards([s], n_states, workers, progress)
 
     def load(self, n_states: int, *, checksum: bool = False) -> LoadedEnsemble:
         """Memory-map states 0 .. n_states-1 (``ensure`` them first)."""
         n_shards = self.n_shards(n_states)
-        missing = [s for s in range(n_shards) if not self.shard_is_valid(s, checksum)]
+        missing = [s for s in range(n_shards) if not self.shard_is_valid(s, checksum, n_states)]
         if missing:
             raise FileNotFoundError(
                 f"cache {self.dir} lacks valid shard(s) {missing[:5]}; run ensure() first"
@@ -355,6 +379,15 @@ def _size(path: Path) -> int:
         return 0
 
 
+def _shard_states(sidecar: Path) -> int:
+    """States in the shard of ``sidecar`` (its info array's length; 0 if unreadable)."""
+    try:
+        info = sidecar.with_name(sidecar.name.replace(".json", ".info.npy"))
+        return np.load(info, mmap_mode="r", allow_pickle=False).shape[0]
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def list_caches(root: str | os.PathLike) -> list[dict[str, Any]]:
     """One summary per cached dataset under ``root``; a dataset whose ensemble.json is
     damaged is listed with ``corrupt`` saying why (its other fields unknown)."""
@@ -384,7 +417,7 @@ def list_caches(root: str | os.PathLike) -> list[dict[str, Any]]:
                 "stream": ens.get("stream", "?"),
                 "energy": ens.get("energy", "?"),
                 "shard_size": desc.get("shard_size", "?"),
-                "states": len(shards) * desc.get("shard_size", 0),
+                "states": sum(_shard_states(f) for f in shards),
                 "bytes": sum(_size(f) for f in files),
                 "corrupt": corrupt,
             }

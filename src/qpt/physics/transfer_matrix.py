@@ -132,9 +132,19 @@ def _haar_su2(u: np.ndarray) -> np.ndarray:
 
 
 def _bond_products(r_x: np.ndarray, r_y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One slice's (R_y, R_y(y-1)^+, R_x^+), site by site: what the recursion multiplies."""
-    r_y_below = np.roll(r_y, 1, axis=1).conj().swapaxes(-1, -2)
-    return r_y, r_y_below, r_x.conj().swapaxes(-1, -2)
+    """(R_y, R_y(y-1)^+ conjugated, R_x conjugated) site by site, for bonds of shape
+    (..., width, 2, 2): what the recursion multiplies once the last two are transposed
+    (:func:`_slice_bonds`). Built for many slices at once: per slice it was a third of the
+    cost at width 8."""
+    return r_y, np.roll(r_y, 1, axis=-3).conj(), r_x.conj()
+
+
+def _slice_bonds(products: tuple[np.ndarray, ...], k: int) -> tuple[np.ndarray, ...]:
+    """Slice k of :func:`_bond_products` (slices first), as the recursion's operands: each a
+    C-contiguous (bars, width, 2, 2) array or its transposed view, the layout numpy's matmul
+    always saw here (a layout picks its code path, and so the last bits of the result)."""
+    r_y, r_y_below, r_x = (p[k] for p in products)
+    return r_y, r_y_below.swapaxes(-1, -2), r_x.swapaxes(-1, -2)
 
 
 def spin_strip_lyapunov_blocks(
@@ -168,6 +178,7 @@ def spin_strip_lyapunov_blocks(
         if any(R.shape != (2, 2) or not np.allclose(R @ R.conj().T, np.eye(2)) for R in fixed):
             raise ValueError("transfer matrix: the bond matrices must be unitary 2 x 2")
         fixed_bonds = _bond_products(*(np.broadcast_to(R, (len(W), width, 2, 2)) for R in fixed))
+        fixed_bonds = _slice_bonds(tuple(p[None] for p in fixed_bonds), 0)
     n = 2 * width
     rngs = [np.random.default_rng(s) for s in seeds]
     current = np.repeat(np.eye(n, dtype=complex).reshape(1, width, 2, n), len(W), axis=0)
@@ -178,12 +189,13 @@ def spin_strip_lyapunov_blocks(
     for start in range(0, total, QR_EVERY):
         if draws.shape[1] == 0:  # per slice and site: eps, then R_x and R_y (3 each)
             draws = np.stack([rng.random((_DRAW_PERIODS * QR_EVERY, width, 7)) for rng in rngs])
+        if bonds is None:  # the period's bonds at once: (slices, bars, width, 2, 2)
+            u = draws[:, :QR_EVERY].swapaxes(0, 1)
+            period_bonds = _bond_products(_haar_su2(u[..., 1:4]), _haar_su2(u[..., 4:7]))
         for k in range(QR_EVERY):
             u = draws[:, k]
             r_y, r_y_below, r_x_dagger = (
-                _bond_products(_haar_su2(u[..., 1:4]), _haar_su2(u[..., 4:7]))
-                if bonds is None
-                else fixed_bonds
+                _slice_bonds(period_bonds, k) if bonds is None else fixed_bonds
             )
             onsite = (W * (u[..., 0] - 0.5) - energy)[..., None, None]
             across = r_y @ np.roll(current, -1, axis=1) + r_y_below @ np.roll(current, 1, axis=1)
