@@ -8,6 +8,9 @@ import pytest
 
 from qpt.evaluation.locators import check_transfer_matrix, transfer_matrix_samples
 from qpt.physics.transfer_matrix import (
+    _bond_products,
+    _haar_su2,
+    _slice_bonds,
     lyapunov_blocks,
     spin_strip_lyapunov_blocks,
     transverse_hopping,
@@ -149,6 +152,24 @@ def test_su2_strips_scale_as_a_metal_and_as_an_insulator_and_a_bar_stands_alone(
     alone = spin_strip_lyapunov_blocks(0.0, [10.0], 4, seeds=[2], **common)
     together = spin_strip_lyapunov_blocks(0.0, [3.0, 10.0], 4, seeds=[1, 2], **common)
     assert np.array_equal(alone[0], together[1])
+
+
+def test_a_periods_bonds_built_at_once_are_each_slices_bonds():
+    """The kernel builds 8 slices' bond matrices in one go: slice k's operands must be that
+    slice's R_y, R_y(y - 1)^+ and R_x^+ (site by site, the strip periodic across), to the
+    last bit and as C-contiguous arrays or their transposed views (the layout numpy's matmul
+    saw when they were built slice by slice)."""
+    u = np.random.default_rng(0).random((8, 3, 5, 7))  # (slices, bars, width, draws)
+    period = _bond_products(_haar_su2(u[..., 1:4]), _haar_su2(u[..., 4:7]))
+    for k in range(8):
+        r_x, r_y = _haar_su2(u[k, ..., 1:4]), _haar_su2(u[k, ..., 4:7])
+        # site y's bond below it, R_y(y - 1), conjugate-transposed (y = 0: the bond of y = 4)
+        below = np.stack([np.stack([r_y[b, y - 1].conj().T for y in range(5)]) for b in range(3)])
+        operands = _slice_bonds(period, k)
+        for got, want in zip(operands, (r_y, below, r_x.conj().swapaxes(-1, -2)), strict=True):
+            assert np.array_equal(got, want)
+        assert operands[0].flags.c_contiguous
+        assert all(op.swapaxes(-1, -2).flags.c_contiguous for op in operands[1:])
 
 
 def test_spin_strip_refuses_bonds_that_are_not_unitary():

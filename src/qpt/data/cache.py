@@ -379,7 +379,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _shard_states(sidecar: Path) -> int:
+def _states_in_shard(sidecar: Path) -> int:
     """States in the shard of ``sidecar`` (its info array's length; 0 if unreadable)."""
     try:
         info = sidecar.with_name(sidecar.name.replace(".json", ".info.npy"))
@@ -417,7 +417,7 @@ def list_caches(root: str | os.PathLike) -> list[dict[str, Any]]:
                 "stream": ens.get("stream", "?"),
                 "energy": ens.get("energy", "?"),
                 "shard_size": desc.get("shard_size", "?"),
-                "states": sum(_shard_states(f) for f in shards),
+                "states": sum(_states_in_shard(f) for f in shards),
                 "bytes": sum(_size(f) for f in files),
                 "corrupt": corrupt,
             }
