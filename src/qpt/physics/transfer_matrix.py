@@ -132,10 +132,10 @@ def _haar_su2(u: np.ndarray) -> np.ndarray:
 
 
 def _bond_products(r_x: np.ndarray, r_y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(R_y, R_y(y-1)^+ conjugated, R_x conjugated) site by site, for bonds of shape
-    (..., width, 2, 2): what the recursion multiplies once the last two are transposed
-    (:func:`_slice_bonds`). Built for many slices at once: per slice it was a third of the
-    cost at width 8."""
+    """(R_y, R_y(y - 1)*, R_x*) site by site (* the complex conjugate), for bonds of shape
+    (..., width, 2, 2): transposed by :func:`_slice_bonds`, the last two are the R_y(y - 1)^+
+    and R_x^+ the recursion multiplies. Built for a QR period's slices at once: slice by
+    slice it was a third of the cost at width 8."""
     return r_y, np.roll(r_y, 1, axis=-3).conj(), r_x.conj()
 
 
