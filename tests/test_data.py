@@ -133,14 +133,14 @@ def test_short_last_shard_is_listed_and_checked(tmp_path):
     assert not cache.shard_is_valid(1) and cache.shard_is_valid(1, n_states=6)
     with pytest.raises(FileNotFoundError, match=r"shard\(s\) \[1\]"):
         cache.load(8)
-    big = EnsembleCache(tmp_path, ens, shard_size=2)  # its own directory: s2
-    big.ensure(2, workers=1, progress=False)
+    pairs = EnsembleCache(tmp_path, ens, shard_size=2)  # its own directory: s2
+    pairs.ensure(2, workers=1, progress=False)
     for what in ("images", "info"):  # a shard of 4 states where 2 fit: not valid
-        (big.dir / f"shard-00000.{what}.npy").write_bytes(
+        (pairs.dir / f"shard-00000.{what}.npy").write_bytes(
             (cache.dir / f"shard-00000.{what}.npy").read_bytes()
         )
-    (big.dir / "shard-00000.json").write_text((cache.dir / "shard-00000.json").read_text())
-    assert big.missing_shards(2) == [0]
+    (pairs.dir / "shard-00000.json").write_text((cache.dir / "shard-00000.json").read_text())
+    assert pairs.missing_shards(2) == [0]
 
 
 def test_3d_images_are_cached_and_memory_mapped_as_cubes(tmp_path):

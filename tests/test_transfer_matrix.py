@@ -10,7 +10,7 @@ from qpt.evaluation.locators import check_transfer_matrix, transfer_matrix_sampl
 from qpt.physics.transfer_matrix import (
     _bond_products,
     _haar_su2,
-    _slice_bonds,
+    _operands,
     lyapunov_blocks,
     spin_strip_lyapunov_blocks,
     transverse_hopping,
@@ -165,7 +165,7 @@ def test_a_periods_bonds_built_at_once_are_each_slices_bonds():
         r_x, r_y = _haar_su2(u[k, ..., 1:4]), _haar_su2(u[k, ..., 4:7])
         # site y's bond below it, R_y(y - 1), conjugate-transposed (y = 0: the bond of y = 4)
         below = np.stack([np.stack([r_y[b, y - 1].conj().T for y in range(5)]) for b in range(3)])
-        operands = _slice_bonds(period, k)
+        operands = _operands(*(p[k] for p in period))
         for got, want in zip(operands, (r_y, below, r_x.conj().swapaxes(-1, -2)), strict=True):
             assert np.array_equal(got, want)
         assert operands[0].flags.c_contiguous

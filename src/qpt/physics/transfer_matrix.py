@@ -133,17 +133,18 @@ def _haar_su2(u: np.ndarray) -> np.ndarray:
 
 def _bond_products(r_x: np.ndarray, r_y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(R_y, R_y(y - 1)*, R_x*) site by site (* the complex conjugate), for bonds of shape
-    (..., width, 2, 2): transposed by :func:`_slice_bonds`, the last two are the R_y(y - 1)^+
+    (..., width, 2, 2): transposed by :func:`_operands`, the last two are the R_y(y - 1)^+
     and R_x^+ the recursion multiplies. Built for a QR period's slices at once: slice by
     slice it was a third of the cost at width 8."""
     return r_y, np.roll(r_y, 1, axis=-3).conj(), r_x.conj()
 
 
-def _slice_bonds(products: tuple[np.ndarray, ...], k: int) -> tuple[np.ndarray, ...]:
-    """Slice k of :func:`_bond_products` (slices first), as the recursion's operands: each a
-    C-contiguous (bars, width, 2, 2) array or its transposed view, the layout numpy's matmul
-    always saw here (a layout picks its code path, and so the last bits of the result)."""
-    r_y, r_y_below, r_x = (p[k] for p in products)
+def _operands(
+    r_y: np.ndarray, r_y_below: np.ndarray, r_x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One slice of :func:`_bond_products` as the recursion's operands: R_y as it is, the
+    other two as transposed views, the layout numpy's matmul always saw here (a layout picks
+    its code path, and so the last bits of the result)."""
     return r_y, r_y_below.swapaxes(-1, -2), r_x.swapaxes(-1, -2)
 
 
@@ -177,8 +178,9 @@ def spin_strip_lyapunov_blocks(
         fixed = [np.asarray(R, complex) for R in bonds]
         if any(R.shape != (2, 2) or not np.allclose(R @ R.conj().T, np.eye(2)) for R in fixed):
             raise ValueError("transfer matrix: the bond matrices must be unitary 2 x 2")
-        fixed_bonds = _bond_products(*(np.broadcast_to(R, (len(W), width, 2, 2)) for R in fixed))
-        fixed_bonds = _slice_bonds(tuple(p[None] for p in fixed_bonds), 0)
+        fixed_bonds = _operands(
+            *_bond_products(*(np.broadcast_to(R, (len(W), width, 2, 2)) for R in fixed))
+        )
     n = 2 * width
     rngs = [np.random.default_rng(s) for s in seeds]
     current = np.repeat(np.eye(n, dtype=complex).reshape(1, width, 2, n), len(W), axis=0)
@@ -195,7 +197,7 @@ def spin_strip_lyapunov_blocks(
         for k in range(QR_EVERY):
             u = draws[:, k]
             r_y, r_y_below, r_x_dagger = (
-                _slice_bonds(period_bonds, k) if bonds is None else fixed_bonds
+                _operands(*(p[k] for p in period_bonds)) if bonds is None else fixed_bonds
             )
             onsite = (W * (u[..., 0] - 0.5) - energy)[..., None, None]
             across = r_y @ np.roll(current, -1, axis=1) + r_y_below @ np.roll(current, 1, axis=1)
