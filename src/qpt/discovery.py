@@ -259,7 +259,8 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
                 guess = clf.eval().probabilities(x[val]).argmax(dim=1)
             correct[replica, t] = (guess == y[val]).numpy()
     found = confusion_curve(trials, correct, n_bootstrap=d.n_bootstrap, seed=conf.seed)
-    return RouteResult("confusion", found.peak, found.peak_ci, confusion=found)
+    shown = {"signature": "maximum", "signature_z": found.maximum_z}
+    return RouteResult("confusion", found.peak, found.peak_ci, confusion=found, **shown)
 
 
 def grid_meta(conf: TrainConfig, L: int) -> dict[str, Any]:

@@ -255,13 +255,14 @@ def write_study(study: ScalingStudy, out: Path) -> tuple[dict[str, float], Files
 
 
 #: below this, the smallest and largest size's curves overlap within 2 standard errors on one
-#: side of W_c: the table says they do not cross (or the peak does not narrow), whatever the
-#: fit reports
+#: side of W_c: the table says they do not cross (or the peak does not narrow; or confusion's
+#: accuracy has no interior maximum), whatever the fit reports
 CLEAR_SIGNATURE_Z = 2.0
-#: what a route's sizes fail to show, by its signature (scaling.signature_z)
+#: what a route's data fail to show, by its signature (scaling.signature_z, confusion.maximum_z)
 _NOT_SHOWN = {
     "crossing": "the curves do not cross clearly",
     "peak": "the peak does not narrow clearly",
+    "maximum": "the accuracy has no clear interior maximum",  # confusion.maximum_z
 }
 
 
@@ -276,12 +277,13 @@ class RouteResult:
     nu_ci: tuple[float, float] | None = None
     estimate: ScalingEstimate | None = None  # scaling routes: the fit to all sizes
     dropped: ScalingEstimate | None = None  # the same without the smallest size
-    signature_z: float | None = None  # how clearly the sizes show it (scaling.signature_z)
+    signature_z: float | None = None  # how clearly the data show it (scaling.signature_z)
     curves: dict[int, Curve] | None = None
     confusion: ConfusionCurve | None = None
     minutes: float = math.nan
     samples: dict[int, tuple[np.ndarray, np.ndarray]] | None = None  # per size: W, values
-    signature: str = "crossing"  # what the sizes show at W_c: curves that cross, or a peak
+    # what the data show at W_c: curves that cross, a peak, or confusion's interior maximum
+    signature: str = "crossing"
 
     def record(self) -> dict[str, Any]:
         """Everything but the per-state samples (those go to an .npz file)."""
@@ -302,7 +304,7 @@ class RouteResult:
     @property
     def shown(self) -> bool:
         """False where the sizes' curves overlap within 2 errors on one side of W_c (or, for
-        a peak, do not meet there)."""
+        a peak, do not meet there; for confusion, the peak is within 2 errors of a dip)."""
         return self.signature_z is None or self.signature_z >= CLEAR_SIGNATURE_Z
 
     def metrics(self) -> dict[str, float]:

@@ -10,6 +10,12 @@ between two values splits them as any other there would). The accuracy of each t
 averaged over its networks (replicas); the peak is the highest point between the two arms
 that fall from the ends, refined by a parabola; its interval comes from a bootstrap over the
 validation states, which every trial judges (resampled jointly).
+
+An interior maximum is always found somewhere on a noisy curve, so the curve also reports how
+clearly it has one (``maximum_z``): the number of paired standard errors by which the peak's
+accuracy rises above the lowest trial between it and each end (the weaker side counts). A
+network that reads W itself from the states (as well as the phase) learns every boundary
+about equally well, and the curve is a plateau with a "peak" anywhere along it.
 """
 
 from __future__ import annotations
@@ -30,26 +36,55 @@ class ConfusionCurve:
     peak: float
     peak_ci: tuple[float, float]
     n_bootstrap: int
+    maximum_z: float  # paired standard errors from the peak down to the lower of its dips
 
 
-def interior_peak(trials: np.ndarray, accuracy: np.ndarray) -> float:
-    """W' of the interior maximum of a W-shaped accuracy curve: past the two arms that fall
-    from the ends (a boundary near an end of the data is trivially learned), the highest
-    point, refined by the parabola through it and its neighbours; NaN if there is none."""
+def _interior_index(accuracy: np.ndarray) -> int | None:
+    """The highest trial past the two arms that fall from the ends (a boundary near an end of
+    the data is trivially learned), or None if the arms meet."""
     n, left, right = len(accuracy), 0, len(accuracy) - 1
     while left + 1 < n and accuracy[left + 1] <= accuracy[left]:
         left += 1
     while right > 0 and accuracy[right - 1] <= accuracy[right]:
         right -= 1
     if right - left < 2:
+        return None
+    return left + 1 + int(np.argmax(accuracy[left + 1 : right]))
+
+
+def interior_peak(trials: np.ndarray, accuracy: np.ndarray) -> float:
+    """W' of the interior maximum of a W-shaped accuracy curve (``_interior_index``), refined
+    by the parabola through it and its neighbours; NaN if there is none."""
+    i = _interior_index(accuracy)
+    if i is None:
         return math.nan
-    i = left + 1 + int(np.argmax(accuracy[left + 1 : right]))
     (x0, x1, x2), (y0, y1, y2) = trials[i - 1 : i + 2], accuracy[i - 1 : i + 2]
     denominator = (x0 - x1) * (x0 - x2) * (x1 - x2)
     a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / denominator
     b = (x2**2 * (y0 - y1) + x1**2 * (y2 - y0) + x0**2 * (y1 - y2)) / denominator
     vertex = -b / (2 * a) if a < 0 else x1
     return float(np.clip(vertex, x0, x2))
+
+
+def maximum_z(per_state: np.ndarray) -> float:
+    """How clearly the accuracy ``per_state.mean(axis=1)`` (trials x validation states) has an
+    interior maximum: the peak's rise above the lowest trial on each side of it, in standard
+    errors of the per-state difference (every trial judges the same states, so the pair is
+    compared state by state); the weaker side counts, 0 without an interior maximum."""
+    accuracy = per_state.mean(axis=1)
+    i = _interior_index(accuracy)
+    if i is None:
+        return 0.0
+    dips = int(np.argmin(accuracy[:i])), i + 1 + int(np.argmin(accuracy[i + 1 :]))
+    return float(min(_paired_z(per_state[i] - per_state[j]) for j in dips))
+
+
+def _paired_z(difference: np.ndarray) -> float:
+    """The mean of per-state differences in units of its standard error."""
+    mean, error = difference.mean(), difference.std(ddof=1) / math.sqrt(len(difference))
+    if error == 0:  # every state judged alike by both trials
+        return 0.0 if mean == 0 else math.copysign(math.inf, mean)
+    return mean / error
 
 
 def confusion_curve(
@@ -71,4 +106,4 @@ def confusion_curve(
     resampled = (per_state[:, rng.integers(n, size=n)] for _ in range(n_bootstrap))
     peaks = np.array([interior_peak(trials, r.mean(axis=1)) for r in resampled])
     interval, peak = percentile_interval(peaks, confidence), interior_peak(trials, accuracy)
-    return ConfusionCurve(trials, accuracy, sem, peak, interval, n_bootstrap)
+    return ConfusionCurve(trials, accuracy, sem, peak, interval, n_bootstrap, maximum_z(per_state))
