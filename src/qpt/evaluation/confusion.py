@@ -36,7 +36,7 @@ class ConfusionCurve:
     peak: float
     peak_ci: tuple[float, float]
     n_bootstrap: int
-    maximum_z: float  # paired standard errors from the peak down to the lower of its dips
+    maximum_z: float  # paired standard errors from the peak down to the higher of its dips
 
 
 def _interior_index(accuracy: np.ndarray) -> int | None:
