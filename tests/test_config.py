@@ -38,6 +38,10 @@ def test_defaults_are_typed_objects():
         (["model.name=graphene"], "unknown model 'graphene'"),
         (["+model.params.spin=1"], "unknown parameter(s) ['spin']"),
         (["optim.bias_lr_mult=0"], "optim.bias_lr_mult=0.0 must be > 0"),
+        (
+            ["experiment=discover_su2", "discover.network.estimator=fit"],
+            "discover.network.estimator='fit'",
+        ),
     ],
 )
 def test_a_bad_value_is_named_before_any_work(overrides, message):

@@ -157,6 +157,23 @@ def test_mobility_edge_run_end_to_end(tmp_run_dir):
     )
 
 
+# the network route in miniature: two sizes, two networks, a 5-point W grid
+TINY_NETWORK = [
+    "discover.sizes=[8,12]",
+    "discover.n_bootstrap=5",
+    "discover.network.states_per_w=8",
+    "discover.network.replicas=2",
+    "disorder.train.states_per_phase=24",
+    "discover.grid.n_w=5",
+    "trainer.max_epochs=1",
+    "trainer.min_epochs=1",
+    "trainer.accelerator=cpu",
+    "data.shard_size=16",
+    "data.gen_workers=1",
+    "data.progress=false",
+]
+
+
 @pytest.mark.parametrize(
     "model",
     ["su2", pytest.param("anderson3d", marks=pytest.mark.slow)],  # 3D: keeps make test < 10 min
@@ -168,11 +185,7 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
 
     overrides = [
         f"experiment=discover_{model}",
-        "discover.sizes=[8,12]",
-        "discover.n_bootstrap=5",
-        "discover.network.states_per_w=8",
-        "discover.network.replicas=2",
-        "disorder.train.states_per_phase=24",
+        *TINY_NETWORK,
         "discover.confusion.L=8",
         "discover.confusion.states_per_w=4",
         "discover.confusion.replicas=1",
@@ -180,13 +193,6 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
         "discover.r.realisations=4",
         "discover.r.levels=8",
         "discover.r.sizes=null",
-        "discover.grid.n_w=5",
-        "trainer.max_epochs=1",
-        "trainer.min_epochs=1",
-        "trainer.accelerator=cpu",
-        "data.shard_size=16",
-        "data.gen_workers=1",
-        "data.progress=false",
     ]
     overrides += [f"discover.transfer_matrix.{k}" for k in TINY_BARS]
     routes = ["network", "confusion", "r", "transfer_matrix"]
@@ -205,6 +211,28 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
     assert run.info.run_name == summary["run_name"] and run.info.status == "FINISHED"
     metrics = {"discover/network/W_c", "discover/network/nu_hi", "discover/confusion/maximum_z"}
     assert metrics <= set(run.data.metrics)
+
+
+def test_network_route_read_at_its_peak_reports_every_size(tmp_run_dir):
+    """discover_chern's network route (``estimator: peak_position``, periodic lattices): W_c
+    is the largest size's peak, with its interval; every size's peak goes to the table and
+    the metrics."""
+    from qpt.discovery import discover
+
+    overrides = ["experiment=discover_chern", *TINY_NETWORK, "discover.grid.n_w=7"]
+    overrides += [f"discover.{route}=null" for route in ("confusion", "r", "bott")]
+    cfg = compose_cfg(overrides)
+    assert cfg.model.params.boundary == "periodic"
+    assert cfg.discover.network.estimator == "peak_position"
+    result = discover(cfg)["routes"]["network"]
+    assert sorted(result.peaks) == [8, 12] and result.nu is None and result.estimate is None
+    top = result.peaks[12]
+    assert (result.wc, result.wc_ci, result.signature_z) == (top.position, top.ci, top.maximum_z)
+    assert result.signature == "maximum"
+    table = (tmp_run_dir / cfg.hydra.runtime.output_dir / "discovery.md").read_text()
+    assert "network, the maximum of each size's curve: L = 8: " in table
+    metrics = result.metrics()
+    assert {"discover/network/peak_L8_lo", "discover/network/peak_L12_hi"} <= set(metrics)
 
 
 def test_an_estimate_outside_its_own_interval_says_so():

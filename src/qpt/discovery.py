@@ -6,7 +6,8 @@ figures, for comparison, and nothing else). The routes (docs/DISCOVERY.md):
 
 * ``network``: one network, trained on box weights of states from both ranges at every size,
   judges a W grid at each size; the curves P(W, L) are fitted with one-parameter scaling, and
-  bootstrapped over states and networks.
+  bootstrapped over states and networks (or, ``estimator: peak_position``, the largest size's
+  curve is read at its maximum: :mod:`qpt.evaluation.peak`).
 * ``confusion``: learning by confusion at one size (:mod:`qpt.evaluation.confusion`).
 * ``r``: the mean level-spacing ratio <r>(W, L), fitted with one-parameter scaling.
 * ``bott``: the disorder-averaged Bott index (Chern model) of several sizes, fitted with
@@ -47,6 +48,7 @@ from qpt.evaluation.locators import (
     gap_ratio_means,
     transfer_matrix_samples,
 )
+from qpt.evaluation.peak import peak_positions
 from qpt.evaluation.scaling import ScalingEstimate, bootstrap_scaling, signature_z
 from qpt.models.checkpoint import load_classifier
 from qpt.models.module import PhaseClassifier
@@ -202,8 +204,21 @@ def network_route(conf: TrainConfig, out: Path) -> RouteResult:
         for L in d.sizes:
             probabilities[L].append(predict(best, grids[L], conf.trainer["accelerator"]))
     samples = {L: (grids[L].W, np.array(probabilities[L])) for L in d.sizes}
+    if route.estimator == "peak_position":
+        return _peak_result("network", samples, conf)
     wc0 = _half_point(samples, d.grid.values())
     return _scaling_result("network", samples, conf, route.scaling, wc0)
+
+
+def _peak_result(route: str, samples: dict, conf: TrainConfig) -> RouteResult:
+    """W_c: the peak position of the largest size's curve (every size's is reported)."""
+    peaks = peak_positions(samples, n_bootstrap=conf.discover.n_bootstrap, seed=conf.seed)
+    top = peaks[max(peaks)]
+    curves = {L: curve(*_means(*samples[L])) for L in sorted(samples)}
+    shown = {"signature": "maximum", "signature_z": top.maximum_z}
+    return RouteResult(
+        route, top.position, top.ci, curves=curves, samples=samples, peaks=peaks, **shown
+    )
 
 
 def _half_point(samples: dict[int, tuple[np.ndarray, np.ndarray]], w_values: list[float]) -> float:

@@ -27,6 +27,7 @@ from qpt.evaluation.confusion import ConfusionCurve
 from qpt.evaluation.curves import Crossing, Curve
 from qpt.evaluation.evaluate import GapSweep, TransitionCurve, energy_tag
 from qpt.evaluation.fss import ScalingStudy
+from qpt.evaluation.peak import PeakPosition
 from qpt.evaluation.phase_diagram import PhaseDiagram
 from qpt.evaluation.scaling import ScalingEstimate
 from qpt.physics import LatticeModel, get_model
@@ -262,7 +263,7 @@ CLEAR_SIGNATURE_Z = 2.0
 _NOT_SHOWN = {
     "crossing": "the curves do not cross clearly",
     "peak": "the peak does not narrow clearly",
-    "maximum": "the accuracy has no clear interior maximum",  # confusion.maximum_z
+    "maximum": "the curve has no clear interior maximum",  # confusion, peak: maximum_z
 }
 
 
@@ -282,8 +283,9 @@ class RouteResult:
     confusion: ConfusionCurve | None = None
     minutes: float = math.nan
     samples: dict[int, tuple[np.ndarray, np.ndarray]] | None = None  # per size: W, values
-    # what the data show at W_c: curves that cross, a peak, or confusion's interior maximum
+    # what the data show at W_c: curves that cross, a peak, or an interior maximum
     signature: str = "crossing"
+    peaks: dict[int, PeakPosition] | None = None  # peak-position routes: every size's
 
     def record(self) -> dict[str, Any]:
         """Everything but the per-state samples (those go to an .npz file)."""
@@ -316,6 +318,8 @@ class RouteResult:
         if self.dropped is not None:
             values["W_c_without_smallest_L"] = self.dropped.wc
             values["nu_without_smallest_L"] = self.dropped.nu
+        for L, p in (self.peaks or {}).items():
+            values |= {f"peak_L{L}": p.position, f"peak_L{L}_lo": p.ci[0], f"peak_L{L}_hi": p.ci[1]}
         values["minutes"] = self.minutes
         return {f"discover/{self.route}/{k}": v for k, v in values.items()}
 
@@ -345,6 +349,10 @@ def write_discovery(
         wc, nu = interval_text(r.wc, r.wc_ci, 3), interval_text(r.nu, r.nu_ci, 2)
         rows.append(f"| {r.route} | {wc} | {nu} | {chi2} | {cross} | {dropped} | {r.minutes:.1f} |")
     rows.append(f"| literature | {wc_ref} | {nu_ref} | | | | |")
+    for r in results:  # a peak position is a finite-size estimate: how it moves with L
+        if r.peaks:
+            by_size = (f"L = {L}: {interval_text(p.position, p.ci, 3)}" for L, p in r.peaks.items())
+            rows += ["", f"{r.route}, the maximum of each size's curve: " + "; ".join(by_size)]
     table = out / "discovery.md"
     heading = f"# {model}, E = {energy:g}: the transition from two W ranges alone"
     table.write_text("\n".join([heading, "", *rows]) + "\n")

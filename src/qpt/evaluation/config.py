@@ -107,10 +107,13 @@ class ScalingFormConfig:
 @dataclass
 class NetworkRoute:
     """One network judges every size (box weights, ``data.coarse_grain``), trained on the
-    ranges ``disorder.train.phases`` of all sizes; ``replicas`` networks (seeds) averaged."""
+    ranges ``disorder.train.phases`` of all sizes; ``replicas`` networks (seeds) averaged.
+    W_c: the ``scaling`` fit to all sizes, or the ``peak_position`` of the largest size's
+    curve (:mod:`qpt.evaluation.peak`: no nu; for curves that peak but do not scale)."""
 
     states_per_w: int = at_least(2)
     replicas: int = at_least(1)
+    estimator: str = one_of(("scaling", "peak_position"))
     scaling: ScalingFormConfig
 
 

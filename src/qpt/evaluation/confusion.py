@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qpt.evaluation.curves import percentile_interval
+from qpt.evaluation.curves import parabola_vertex, percentile_interval
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,7 @@ def interior_peak(trials: np.ndarray, accuracy: np.ndarray) -> float:
     i = _interior_index(accuracy)
     if i is None:
         return math.nan
-    (x0, x1, x2), (y0, y1, y2) = trials[i - 1 : i + 2], accuracy[i - 1 : i + 2]
-    denominator = (x0 - x1) * (x0 - x2) * (x1 - x2)
-    a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / denominator
-    b = (x2**2 * (y0 - y1) + x1**2 * (y2 - y0) + x0**2 * (y1 - y2)) / denominator
-    vertex = -b / (2 * a) if a < 0 else x1
-    return float(np.clip(vertex, x0, x2))
+    return parabola_vertex(trials[i - 1 : i + 2], accuracy[i - 1 : i + 2])
 
 
 def maximum_z(per_state: np.ndarray) -> float:

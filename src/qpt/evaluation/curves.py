@@ -73,6 +73,17 @@ def fit_crossing(W: np.ndarray, p: np.ndarray, level: float = 0.5) -> float:
     return first_fall(c.W, fitted, level)
 
 
+def parabola_vertex(x: np.ndarray, y: np.ndarray) -> float:
+    """x of the vertex of the parabola through three points (x increasing), kept within them;
+    the middle x where the parabola opens upwards or is a line (no maximum between them)."""
+    (x0, x1, x2), (y0, y1, y2) = x, y
+    denominator = (x0 - x1) * (x0 - x2) * (x1 - x2)
+    a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / denominator
+    b = (x2**2 * (y0 - y1) + x1**2 * (y2 - y0) + x0**2 * (y1 - y2)) / denominator
+    vertex = -b / (2 * a) if a < 0 else x1
+    return float(np.clip(vertex, x0, x2))
+
+
 @dataclass(frozen=True)
 class Crossing:
     W: float

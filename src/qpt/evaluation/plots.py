@@ -195,8 +195,11 @@ def discovery(
                 ax_a.errorbar(c.W, c.mean, yerr=c.sem, fmt="-o", ms=3, label=f"L = {L}")
             _half_line(ax_a)
             ax_a.set(xlabel="disorder W", ylabel=YLABELS[r.route])
-        if r.estimate is None:
+        if r.peaks:  # a finite size's maximum moves with L: show how
+            _peak_drift(ax_b, r.peaks, reference_wc)
+        elif r.estimate is None:
             ax_b.axis("off")
+        if r.estimate is None:
             ax_a.axvspan(*r.wc_ci, color="C3", alpha=0.15)
             ax_a.axvline(r.wc, color="C3", lw=1.5, label=f"W_c = {r.wc:.2f}")
             if reference_wc is not None:
@@ -223,6 +226,19 @@ def discovery(
         ax.grid(alpha=0.3)
     fig.suptitle(f"{model}, E = {energy:g}: the transition from two W ranges alone")
     _save(fig, path, dpi=100)
+
+
+def _peak_drift(ax, peaks, reference_wc) -> None:
+    """Each size's peak position with its 95% interval against L."""
+    sizes = sorted(peaks)
+    positions = np.array([peaks[L].position for L in sizes])
+    cis = np.array([peaks[L].ci for L in sizes]).reshape(-1, 2)
+    ax.errorbar(sizes, positions, yerr=np.abs(cis.T - positions), fmt="o", capsize=4)
+    if reference_wc is not None:
+        ax.axhline(reference_wc, color="gray", ls=":", label=f"literature {reference_wc:g}")
+        ax.legend(fontsize=7)
+    ax.set(xlabel="L", ylabel="peak position (95% interval)", xticks=sizes)
+    ax.grid(alpha=0.3)
 
 
 def phase_diagram(diagram, path: str | os.PathLike, *, title: str = "", caption: str = "") -> None:
