@@ -7,9 +7,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
+from qpt import console
+from qpt.tracking import _RetryingClient
 from tests.conftest import ROOT, tiny_overrides
 
 
@@ -89,3 +92,30 @@ def test_a_run_killed_with_sigkill_is_marked_killed_by_the_next_start(tmp_path):
     assert nxt.returncode == 0
     client, _ = runs(tmp_path)
     assert client.get_run(orphan.info.run_id).info.status == "KILLED"
+
+
+def test_a_signal_during_a_store_write_waits_for_the_write():
+    """SIGTERM inside a tracking-store call is raised when the call has finished (one cut
+    midway leaves its sqlite transaction open and the run's KILLED status locked out); the
+    MLflow client qpt uses holds it the same way."""
+
+    class Store:
+        def __init__(self):
+            self.written = []
+
+        def log_batch(self, value):
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives mid-write
+            time.sleep(0.05)
+            self.written.append(value)
+
+    previous = signal.signal(signal.SIGTERM, console._interrupt)
+    try:
+        store = Store()
+        with pytest.raises(console.Interrupted):
+            _RetryingClient(store).log_batch(1)
+        assert store.written == [1]
+        with pytest.raises(console.Interrupted):  # outside a write: at once
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

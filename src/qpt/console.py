@@ -135,8 +135,32 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
+_deferring = 0  # depth of interrupts_deferred() blocks
+_pending: int | None = None  # a signal that arrived inside one
+
+
 def _interrupt(signum: int, frame: Any) -> None:
+    global _pending
+    if _deferring:
+        _pending = signum
+        return
     raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Any:
+    """Hold SIGTERM and SIGINT until the block has finished, then raise :class:`Interrupted`.
+    For writes to the tracking store: one interrupted midway leaves its sqlite transaction
+    open, and the run's own last write (status KILLED) then fails on a locked database."""
+    global _deferring, _pending
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+        if not _deferring and _pending is not None:
+            signum, _pending = _pending, None
+            raise Interrupted(signum)
 
 
 def run(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dict[str, Any]:

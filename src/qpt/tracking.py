@@ -28,7 +28,7 @@ from mlflow.exceptions import MlflowException
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.loggers import MLFlowLogger as LightningMLFlowLogger
 
-from qpt.console import Interrupted
+from qpt.console import Interrupted, interrupts_deferred
 from qpt.runs import path_safe
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,20 @@ def with_retry(fn: Callable[..., T], *args: Any, attempts: int = 10, **kwargs: A
     raise AssertionError("unreachable")
 
 
+def _uninterrupted(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn`` with SIGTERM and SIGINT held until it returns (``console.interrupts_deferred``)."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> T:
+        with interrupts_deferred():
+            return fn(*args, **kwargs)
+
+    return call
+
+
 class _RetryingClient:
-    """An MlflowClient whose every call is retried while the store is locked."""
+    """An MlflowClient whose every call is retried while the store is locked, and finishes
+    before a signal interrupts the job."""
 
     def __init__(self, client: Any):
         self.client = client
@@ -60,7 +72,7 @@ class _RetryingClient:
         if name == "client":  # not yet set (unpickling)
             raise AttributeError(name)
         attr = getattr(self.client, name)
-        return functools.partial(with_retry, attr) if callable(attr) else attr
+        return functools.partial(with_retry, _uninterrupted(attr)) if callable(attr) else attr
 
 
 class MLFlowLogger(LightningMLFlowLogger):
