@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qpt.evaluation.curves import parabola_vertex, percentile_interval
+from qpt.evaluation.curves import curve, parabola_vertex, percentile_interval
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,6 @@ def grid_peak(W: np.ndarray, mean: np.ndarray) -> float:
     if i == 0 or i == len(mean) - 1:
         return math.nan
     return parabola_vertex(W[i - 1 : i + 2], mean[i - 1 : i + 2])
-
-
-def _grid_means(W: np.ndarray, per_state: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(grid, mean, sem) of per-state values at each distinct W."""
-    grid, inverse, count = np.unique(W, return_inverse=True, return_counts=True)
-    mean = np.bincount(inverse, per_state) / count
-    var = np.bincount(inverse, (per_state - mean[inverse]) ** 2) / np.maximum(count - 1, 1)
-    return grid, mean, np.sqrt(var / count)
 
 
 def maximum_z(mean: np.ndarray, sem: np.ndarray) -> float:
@@ -81,18 +73,18 @@ def peak_position(
     outputs of several networks judging the same states, averaged per state."""
     W = np.asarray(W, float)
     values = np.asarray(values, float).reshape(-1, len(W))
-    grid, mean, sem = _grid_means(W, values.mean(axis=0))
+    c = curve(W, values.mean(axis=0))
     rng = np.random.default_rng(seed)
-    groups = [np.flatnonzero(W == w) for w in grid]
+    groups = [np.flatnonzero(W == w) for w in c.W]
     draws = np.empty(n_bootstrap)
     for b in range(n_bootstrap):
         replicas = values[rng.integers(len(values), size=len(values))].mean(axis=0)
         means = [replicas[rng.choice(g, size=len(g))].mean() for g in groups]
-        draws[b] = grid_peak(grid, np.array(means))
+        draws[b] = grid_peak(c.W, np.array(means))
     interval = percentile_interval(draws, confidence)
     failed = int(np.sum(~np.isfinite(draws)))
     return PeakPosition(
-        L, grid_peak(grid, mean), interval, maximum_z(mean, sem), n_bootstrap, failed
+        L, grid_peak(c.W, c.mean), interval, maximum_z(c.mean, c.sem), n_bootstrap, failed
     )
 
 
