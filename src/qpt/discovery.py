@@ -147,7 +147,8 @@ def _scaling_result(
     """The bootstrap scaling fit of ``samples``, and the same without the smallest size."""
     d = conf.discover
     fit = {"wc0": wc0, "nu0": 2.0, "order": form.order, "link": form.link, "window": None}
-    fit |= {"irrelevant": form.irrelevant, "n_bootstrap": d.n_bootstrap, "seed": conf.seed}
+    fit |= {"irrelevant": form.irrelevant, "keep_above": form.keep_above}
+    fit |= {"n_bootstrap": d.n_bootstrap, "seed": conf.seed}
     estimate: ScalingEstimate = bootstrap_scaling(samples, **fit)
     sizes = sorted(samples)
     dropped = None

@@ -102,6 +102,9 @@ class ScalingFormConfig:
     # what the sizes show at W_c (scaling.signature_z): curves that cross, or a peak that
     # narrows (a transition between two insulators, e.g. <r> of the Chern model at E = 0)
     signature: str = one_of(("crossing", "peak"))
+    # fit only the points whose mean lies above this (a peak's top: the same range of the
+    # scaling variable at every L, where a polynomial F holds); None: every point
+    keep_above: float | None
 
 
 @dataclass

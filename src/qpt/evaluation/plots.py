@@ -132,10 +132,7 @@ def collapse_axes(
         ax_raw.errorbar(c.W, c.mean, yerr=c.sem, fmt="-o", ms=2.5, lw=1, label=f"{size} = {L}")
         x = (c.W - fit.wc) * L ** (1 / fit.nu)
         y = c.mean - (fit.b * L**-fit.y if fit.y is not None else 0.0)
-        inside = (
-            np.abs(c.mean - 0.5) < fit.window if fit.window is not None else np.ones(len(x), bool)
-        )
-        xs.append(x[inside])
+        xs.append(x[fit.fitted(c.mean)])
         ax_col.errorbar(x, y, yerr=c.sem, fmt="o", ms=2.5, label=f"{size} = {L}")
     x_fit = np.concatenate(xs)
     if len(x_fit):

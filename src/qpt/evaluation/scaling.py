@@ -6,7 +6,9 @@ a bare polynomial turns back at the ends of the data. ``anchored`` fixes the cur
 value at W_c: Y = 1/2 (F(0) = 0 with the logistic link, F(0) = 1/2 without). ``irrelevant``
 adds the leading correction to scaling, b L^(-y) with y > 0 fitted, for small sizes whose
 curves do not yet cross at one point. The fit is weighted least squares over the points with
-|Y - 1/2| < ``window`` (None: all points).
+|Y - 1/2| < ``window`` (None: all points) and, for a peak, Y > ``keep_above`` (None: all):
+either keeps a fixed range of x at every L, where a polynomial F can hold, instead of a range
+that widens as L^(1/nu) with the largest size.
 
 Intervals. The fit's covariance (scaled by chi^2/dof when that exceeds 1) assumes the model is
 right and the errors Gaussian; :func:`bootstrap_scaling` instead refits resampled data (states
@@ -46,6 +48,7 @@ class ScalingFit:
     link: str = "identity"
     y: float | None = None  # irrelevant exponent, with its amplitude b
     b: float | None = None
+    keep_above: float | None = None
 
     @property
     def reduced_chi2(self) -> float:
@@ -54,10 +57,24 @@ class ScalingFit:
     def as_dict(self) -> dict:
         return asdict(self) | {"reduced_chi2": self.reduced_chi2}
 
+    def fitted(self, Y: np.ndarray) -> np.ndarray:
+        """Which of the points with means ``Y`` the fit uses."""
+        return fitted_points(Y, self.window, self.keep_above)
+
     def scaling_function(self, x: np.ndarray) -> np.ndarray:
         """F at the scaling variable x, through the link (the large-L curve)."""
         f = np.polynomial.polynomial.polyval(x, self.coefficients)
         return expit(f) if self.link == "logit" else f
+
+
+def fitted_points(Y: np.ndarray, window: float | None, keep_above: float | None) -> np.ndarray:
+    """The points a fit uses: |Y - 1/2| < ``window`` and Y > ``keep_above`` (None: no limit)."""
+    keep = np.ones(np.shape(Y), bool)
+    if window is not None:
+        keep &= np.abs(Y - 0.5) < window
+    if keep_above is not None:
+        keep &= Y > keep_above
+    return keep
 
 
 def _model(theta: np.ndarray, W, L, order: int, link: str, anchored: bool, irrelevant: bool):
@@ -88,10 +105,11 @@ def fit_scaling(
     anchored: bool = False,
     link: str = "identity",
     irrelevant: bool = False,
+    keep_above: float | None = None,
 ) -> ScalingFit:
     """Fit W_c and nu (and F's coefficients, and the correction) to curves of several sizes."""
     W, L, P, sem = (np.asarray(a, float) for a in (W, L, P, sem))
-    keep = np.abs(P - 0.5) < window if window is not None else np.ones(len(P), bool)
+    keep = fitted_points(P, window, keep_above)
     W, L, P, sigma = W[keep], L[keep], P[keep], np.maximum(sem[keep], SEM_FLOOR)
     sizes = sorted({int(v) for v in L})
     n_params = order + 3 - int(anchored) + 2 * int(irrelevant)
@@ -123,7 +141,7 @@ def fit_scaling(
     coefficients = _model(res.x, W[:1], L[:1], *args)[1].tolist()
     y, b = (float(abs(res.x[-1])), float(res.x[-2])) if irrelevant else (None, None)
     fitted = (float(wc), float(1 / inv_nu), wc_ci, nu_ci, coefficients, chi2, dof, len(W), sizes)
-    return ScalingFit(*fitted, window, anchored, link, y, b)
+    return ScalingFit(*fitted, window, anchored, link, y, b, keep_above)
 
 
 @dataclass(frozen=True)
