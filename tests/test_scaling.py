@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qpt.evaluation.curves import Crossing, mean_sem
+from qpt.evaluation.curves import Crossing
 from qpt.evaluation.evaluate import TransitionCurve
 from qpt.evaluation.scaling import (
     bootstrap_scaling,
@@ -264,13 +264,12 @@ def test_keeping_a_peaks_top_lets_a_polynomial_fit_it_at_every_size():
     range at every L) it recovers both."""
     rng = np.random.default_rng(3)
     W = np.repeat(np.linspace(2.4, 4.6, 12), 600)
-    rows = []
+    samples = {}
     for L in (16, 24, 32, 48, 64):
         x = (W - 3.25) * L ** (1 / 2.593)
         u = (np.abs(x) / np.where(x < 0, 2.76, 7.51)) ** 3.4
-        values = 0.386 + 0.211 / (1 + u) + rng.normal(0, 0.053, W.size)
-        rows += [(w, L, *mean_sem(values[W == w])) for w in np.unique(W)]
-    W, L, Y, sem = np.array(rows).T
+        samples[L] = (W, (0.386 + 0.211 / (1 + u) + rng.normal(0, 0.053, W.size))[None, :])
+    W, L, Y, sem = curve_points(samples)
     fit = {"wc0": 3.5, "nu0": 2.0, "order": 6, "window": None}
     everything = fit_scaling(W, L, Y, sem, **fit)
     top = fit_scaling(W, L, Y, sem, **fit, keep_above=0.5)
