@@ -115,9 +115,9 @@ def cached_ensembles(conf: TrainConfig) -> list[tuple[Ensemble, int]]:
     out = []
     for L, per_w in wanted:
         module = _training_states(conf, L)
-        out += [(module.train_ensemble, module.n_states), _grid(conf, L, per_w)]
+        out += [(module.train_ensemble, module.n_states), grid_states(conf, L, per_w)]
     if d.r:
-        out += [_grid(conf, L, d.r.realisations, d.r.levels) for L in d.r.sizes or d.sizes]
+        out += [grid_states(conf, L, d.r.realisations, d.r.levels) for L in d.r.sizes or d.sizes]
     return out
 
 
@@ -129,7 +129,7 @@ def _training_states(conf: TrainConfig, L: int) -> EigenstateDataModule:
     )
 
 
-def _grid(conf: TrainConfig, L: int, per_w: int, levels: int = 0) -> tuple[Ensemble, int]:
+def grid_states(conf: TrainConfig, L: int, per_w: int, levels: int = 0) -> tuple[Ensemble, int]:
     """The discovery grid at size L and its number of states, ``per_w`` at each W: eigenstates
     nearest the training energy, or with ``levels`` the levels of the periodic lattice (bulk
     levels: no edge states)."""
@@ -193,7 +193,7 @@ def network_route(conf: TrainConfig, out: Path) -> RouteResult:
     modules = [_training_states(conf, L) for L in d.sizes]
     data = SizesDataModule(modules)
     data.prepare_data()
-    grids = {L: conf.data.load(*_grid(conf, L, route.states_per_w)) for L in d.sizes}
+    grids = {L: conf.data.load(*grid_states(conf, L, route.states_per_w)) for L in d.sizes}
     probabilities = {L: [] for L in d.sizes}
     for replica in range(route.replicas):
         pl.seed_everything(conf.seed + replica, workers=True)
@@ -244,7 +244,7 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
     """Confusion on the grid's states of one size. Only there: the ranges' states would leave
     gaps in W, and a boundary in a gap is learned perfectly whatever the physics."""
     d, route = conf.discover, conf.discover.confusion
-    grid = conf.data.load(*_grid(conf, route.L, route.states_per_w))
+    grid = conf.data.load(*grid_states(conf, route.L, route.states_per_w))
     images, W, n = grid.images(), grid.W, conf.data.coarse_grain or route.L
     scale = np.float32(input_scale(n, conf.data.input_scale, images.ndim - 1))
     inputs = coarse_grain(images, n, images.ndim - 1) if conf.data.coarse_grain else images
@@ -289,7 +289,7 @@ def r_route(conf: TrainConfig, out: Path) -> RouteResult:
     d, route = conf.discover, conf.discover.r
     samples = {}
     for L in route.sizes or d.sizes:
-        levels = conf.data.load(*_grid(conf, L, route.realisations, route.levels))
+        levels = conf.data.load(*grid_states(conf, L, route.realisations, route.levels))
         samples[L] = (levels.W, gap_ratio_means(levels.images())[None, :])
     return _scaling_result("r", samples, conf, route.scaling, float(np.mean(d.grid.values())))
 
