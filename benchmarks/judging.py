@@ -71,7 +71,7 @@ def measure(conf: TrainConfig, L: int, n: int) -> dict[str, float]:
         raise SystemExit(f"--states={n} exceeds the {total} states of L={L}'s grid")
     conf.data.ensure(ensemble, n)
     states = conf.data.cache(ensemble).load(n)
-    meta = grid_meta(conf, L)
+    meta = grid_meta(conf, L, conf.data.coarse_grain)
     clf = PhaseClassifier(
         conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
     )

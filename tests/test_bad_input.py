@@ -88,6 +88,7 @@ TRAIN_CASES = [
     ([f"resume={TMP}/missing.ckpt"], "missing.ckpt"),
     (["experiment=discover_chern", "discover.bott.sizes=[16,12]"], "sizes=[16, 12]"),
     (["experiment=discover_su2", "discover.r.scaling.signature=bump"], "'bump'"),
+    (["experiment=discover_su2", "discover.confusion.coarse_grain=5"], "coarse_grain=5"),
 ]
 
 EVALUATE_CASES = [

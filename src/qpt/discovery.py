@@ -245,15 +245,15 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
     gaps in W, and a boundary in a gap is learned perfectly whatever the physics."""
     d, route = conf.discover, conf.discover.confusion
     grid = conf.data.load(*grid_states(conf, route.L, route.states_per_w))
-    images, W, n = grid.images(), grid.W, conf.data.coarse_grain or route.L
+    images, W, n = grid.images(), grid.W, route.coarse_grain or route.L
     scale = np.float32(input_scale(n, conf.data.input_scale, images.ndim - 1))
-    inputs = coarse_grain(images, n, images.ndim - 1) if conf.data.coarse_grain else images
+    inputs = coarse_grain(images, n, images.ndim - 1) if route.coarse_grain else images
     x = torch.from_numpy(inputs * scale).unsqueeze(1)
     order = np.random.default_rng(conf.seed).permutation(len(W))
     val, train = order[: len(W) // 5], order[len(W) // 5 :]
     w_values = np.array(d.grid.values())
     trials = (w_values[1:] + w_values[:-1]) / 2
-    meta = grid_meta(conf, route.L)
+    meta = grid_meta(conf, route.L, route.coarse_grain)
     correct = np.empty((route.replicas, len(trials), len(val)), bool)
     for t, boundary in enumerate(trials):
         y = torch.from_numpy((W > boundary).astype(np.int64))
@@ -279,9 +279,10 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
     return RouteResult("confusion", found.peak, found.peak_ci, confusion=found, **shown)
 
 
-def grid_meta(conf: TrainConfig, L: int) -> dict[str, Any]:
-    """What a confusion network records of its states (no training ensemble, no W_c)."""
-    data = {"input_scale": conf.data.input_scale, "coarse_grain": conf.data.coarse_grain}
+def grid_meta(conf: TrainConfig, L: int, boxes: int | None) -> dict[str, Any]:
+    """What a network judging L's grid records of its states (no training ensemble, no W_c):
+    it sees ``boxes``^d box weights, or the images with None."""
+    data = {"input_scale": conf.data.input_scale, "coarse_grain": boxes}
     return {"model": conf.model.name, "model_params": conf.model.params, "L": L, **data}
 
 

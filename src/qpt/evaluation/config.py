@@ -129,6 +129,13 @@ class ConfusionRoute:
     states_per_w: int = at_least(1)  # states at each W of the discovery grid
     replicas: int = at_least(1)
     epochs: int = at_least(1)
+    coarse_grain: int | None = at_least(1)  # n: its networks see n^d box weights; None: images
+
+    def validate(self, prefix: str = "") -> None:
+        if self.coarse_grain and self.L % self.coarse_grain:
+            raise ValueError(
+                f"{prefix}coarse_grain={self.coarse_grain}: L={self.L} is no multiple of it"
+            )
 
 
 @dataclass
