@@ -71,11 +71,11 @@ def measure(conf: TrainConfig, L: int, n: int) -> dict[str, float]:
         raise SystemExit(f"--states={n} exceeds the {total} states of L={L}'s grid")
     conf.data.ensure(ensemble, n)
     states = conf.data.cache(ensemble).load(n)
-    meta = grid_meta(conf, L, conf.data.coarse_grain)
+    boxes = conf.data.coarse_grain
+    meta = grid_meta(conf, L, boxes)
     clf = PhaseClassifier(
         conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
     )
-    boxes = conf.data.coarse_grain
 
     def read(k: int) -> None:
         dataset = ImageDataset(states, np.arange(k), 1.0, boxes)
@@ -88,8 +88,8 @@ def measure(conf: TrainConfig, L: int, n: int) -> dict[str, float]:
     cost = {"kB/state": states.image(0).nbytes / 1024}
     cost["verify [us]"] = timed(lambda: conf.data.load(ensemble, n)) / n * 1e6
     cost["read [us]"] = per_state(read, n)[0] * 1e6
-    cost["judge [us]"], cost["judge/call [s]"] = per_state(judge, n)
-    cost["judge [us]"] *= 1e6
+    judge_s, judge_call = per_state(judge, n)
+    cost["judge [us]"], cost["judge/call [s]"] = judge_s * 1e6, judge_call
     memory = timed(lambda: coarse_grain(states.images(), boxes, 2)) / n  # no per-call cost
     cost["in memory [us]"] = memory * 1e6
     return cost
