@@ -187,6 +187,8 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
         f"experiment=discover_{model}",
         *TINY_NETWORK,
         "discover.confusion.L=8",
+        # its own box size, as in discover_su2 (there 16 x 16 at L = 32), here every site
+        *(["discover.confusion.coarse_grain=8"] if model == "su2" else []),
         "discover.confusion.states_per_w=4",
         "discover.confusion.replicas=1",
         "discover.confusion.epochs=1",

@@ -167,33 +167,6 @@ def test_evaluate_transfer_and_into_training_run(tmp_run_dir):
     assert "evaluation/curve_ando_E0.0.csv" in artifacts
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["target_model=chern"], "class A"),
-        ([], "exactly one of"),
-        (["run_id=0123456789abcdef"], "not found"),
-    ],
-)
-def test_evaluate_bad_input(trained, args, message):
-    tmp, summary = trained
-    with_ckpt = args == ["target_model=chern"]
-    ckpt = [f"ckpt={summary['checkpoint']}"] if with_ckpt else []
-    result = run_script("evaluate.py", [*ckpt, *args, *eval_overrides(tmp)], tmp, timeout=120)
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert message in result.stderr and "Traceback" not in result.stderr
-
-
-def test_evaluate_missing_checkpoint(tmp_path):
-    result = run_script(
-        "evaluate.py",
-        [f"ckpt={tmp_path}/missing.ckpt", *eval_overrides(tmp_path)],
-        tmp_path,
-        timeout=120,
-    )
-    assert result.returncode == 2 and "missing.ckpt" in result.stderr
-
-
 def test_edge_weight_marks_boundary_states():
     from qpt.evaluation.evaluate import edge_weight
 

@@ -144,30 +144,6 @@ def test_training_is_reproducible(tmp_run_dir):
     assert first["val_loss"] == second["val_loss"]
 
 
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [
-        ("optim.optimizer.lr=-0.01", "-0.01"),
-        ("L=4", "L=4"),
-        ("disorder.train.w_max=0.5", "w_max"),
-        ("net.conv1=0", "conv1=0"),
-        ("net.depth=3", "depth"),
-    ],
-)
-def test_bad_overrides_exit_with_one_line_error(tmp_path, override, message):
-    result = run_script("train.py", [*tiny_overrides(tmp_path), override], tmp_path, timeout=120)
-    assert result.returncode != 0
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_unknown_net_is_refused(tmp_path):
-    result = run_script(
-        "train.py", [*tiny_overrides(tmp_path), "net=transformer"], tmp_path, timeout=120
-    )
-    assert result.returncode != 0 and "transformer" in result.stderr
-
-
 def test_two_job_multirun(tmp_path):
     """Jobs nest under one parent run; the sweep ends with a table of its jobs."""
     args = [
