@@ -39,6 +39,7 @@ from qpt.data.config import input_scale
 from qpt.data.datamodule import EigenstateDataModule, SizesDataModule
 from qpt.data.ensemble import Ensemble
 from qpt.data.testsets import TestSets
+from qpt.evaluation.config import LevelRoute
 from qpt.evaluation.confusion import confusion_curve
 from qpt.evaluation.curves import curve, fit_crossing
 from qpt.evaluation.evaluate import predict
@@ -117,7 +118,7 @@ def cached_ensembles(conf: TrainConfig) -> list[tuple[Ensemble, int]]:
         module = _training_states(conf, L)
         out += [(module.train_ensemble, module.n_states), grid_states(conf, L, per_w)]
     if d.r:
-        out += [grid_states(conf, L, d.r.realisations, d.r.levels) for L in d.r.sizes or d.sizes]
+        out += [grid_states(conf, L, d.r.realisations, d.r) for L in d.r.sizes or d.sizes]
     return out
 
 
@@ -129,14 +130,17 @@ def _training_states(conf: TrainConfig, L: int) -> EigenstateDataModule:
     )
 
 
-def grid_states(conf: TrainConfig, L: int, per_w: int, levels: int = 0) -> tuple[Ensemble, int]:
+def grid_states(
+    conf: TrainConfig, L: int, per_w: int, levels: LevelRoute | None = None
+) -> tuple[Ensemble, int]:
     """The discovery grid at size L and its number of states, ``per_w`` at each W: eigenstates
-    nearest the training energy, or with ``levels`` the levels of the periodic lattice (bulk
-    levels: no edge states)."""
-    params = {**conf.model.params, "boundary": "periodic"} if levels else conf.model.params
+    nearest the training energy, or with ``levels`` the route's levels on its boundaries."""
+    params, n_levels = conf.model.params, 0
+    if levels:
+        params, n_levels = {**params, "boundary": levels.boundary}, levels.levels
     w_values = conf.discover.grid.values()
     ensemble = TestSets(L, conf.seed, conf.data).grid_ensemble(
-        conf.model.name, conf.disorder.train.energy, w_values, params, levels
+        conf.model.name, conf.disorder.train.energy, w_values, params, n_levels
     )
     return ensemble, per_w * len(w_values)
 
@@ -290,7 +294,7 @@ def r_route(conf: TrainConfig, out: Path) -> RouteResult:
     d, route = conf.discover, conf.discover.r
     samples = {}
     for L in route.sizes or d.sizes:
-        levels = conf.data.load(*grid_states(conf, L, route.realisations, route.levels))
+        levels = conf.data.load(*grid_states(conf, L, route.realisations, route))
         samples[L] = (levels.W, gap_ratio_means(levels.images())[None, :])
     return _scaling_result("r", samples, conf, route.scaling, float(np.mean(d.grid.values())))
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qpt.physics.lattice import BOUNDARIES
 from qpt.schema import above, at_least, between, each_at_least, nonempty, one_of
 
 
@@ -140,10 +141,12 @@ class ConfusionRoute:
 
 @dataclass
 class LevelRoute:
-    """Level statistics: the mean gap ratio <r> of the ``levels`` levels nearest E."""
+    """Level statistics: the mean gap ratio <r> of the ``levels`` levels nearest E, on
+    lattices with ``boundary`` conditions (the critical <r> depends on them, W_c does not)."""
 
     levels: int = at_least(3)
     realisations: int = at_least(2)
+    boundary: str = one_of(BOUNDARIES)
     scaling: ScalingFormConfig
     sizes: list[int] | None = each_at_least(4)  # None: discover.sizes
 
