@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from qpt.config import typed
 from qpt.data.ensemble import grid_ensemble
 from qpt.data.generation import generate_range
+from qpt.discovery import grid_states
 from qpt.evaluation.confusion import confusion_curve, interior_peak
 from qpt.evaluation.locators import bott_samples, gap_ratio_means
 from qpt.physics import get_model, levels_near
@@ -74,6 +76,23 @@ def test_level_ensembles_cache_and_give_poisson_deep_in_the_insulator(tmp_path):
     assert (
         "levels" in ens.describe() and "levels" not in dataclasses.replace(ens, levels=0).describe()
     )
+
+
+@pytest.mark.parametrize("boundary", ["periodic", "open"])
+def test_r_route_levels_are_those_of_its_boundary(boundary):
+    """The <r> route diagonalises lattices with its own boundary conditions (they move the
+    critical <r>), whatever the model's images use: the levels are those of that lattice."""
+    cfg = compose_cfg(["experiment=discover_su2", f"discover.r.boundary={boundary}"])
+    conf = typed(cfg)
+    ens, n = grid_states(conf, 8, 1, conf.discover.r)
+    assert n == len(conf.discover.grid.values()) and dict(ens.params)["boundary"] == boundary
+    levels, info = generate_range(dataclasses.replace(ens, levels=6), 0, 1)
+    W, _, seed = ens.state(0)
+    assert info[0, 0] == W
+    for bc in ("periodic", "open"):
+        H = get_model("su2", boundary=bc).hamiltonian(8, W, seed)
+        expected = levels_near(H, 0.0, 6)
+        assert np.allclose(levels[0], expected) == (bc == boundary)
 
 
 def test_bott_samples_count_the_topology_per_size_whatever_the_workers():
