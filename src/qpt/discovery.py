@@ -131,13 +131,14 @@ def _training_states(conf: TrainConfig, L: int) -> EigenstateDataModule:
 
 
 def grid_states(
-    conf: TrainConfig, L: int, per_w: int, levels: LevelRoute | None = None
+    conf: TrainConfig, L: int, per_w: int, level_route: LevelRoute | None = None
 ) -> tuple[Ensemble, int]:
     """The discovery grid at size L and its number of states, ``per_w`` at each W: eigenstates
-    nearest the training energy, or with ``levels`` the route's levels on its boundaries."""
+    nearest the training energy, or with ``level_route`` its levels on its boundaries."""
     params, n_levels = conf.model.params, 0
-    if levels:
-        params, n_levels = {**params, "boundary": levels.boundary}, levels.levels
+    if level_route:
+        params = {**params, "boundary": level_route.boundary}
+        n_levels = level_route.levels
     w_values = conf.discover.grid.values()
     ensemble = TestSets(L, conf.seed, conf.data).grid_ensemble(
         conf.model.name, conf.disorder.train.energy, w_values, params, n_levels
