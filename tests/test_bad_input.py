@@ -89,6 +89,7 @@ TRAIN_CASES = [
     (["experiment=discover_chern", "discover.bott.sizes=[16,12]"], "sizes=[16, 12]"),
     (["experiment=discover_su2", "discover.r.scaling.signature=bump"], "'bump'"),
     (["experiment=discover_su2", "discover.confusion.coarse_grain=5"], "coarse_grain=5"),
+    (["experiment=discover_su2", "discover.r.realisations_by_size=[600,200]"], "[600, 200]"),
 ]
 
 EVALUATE_CASES = [

@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 from qpt.config import typed
 from qpt.data.ensemble import grid_ensemble
 from qpt.data.generation import generate_range
-from qpt.discovery import grid_states
+from qpt.discovery import cached_ensembles, grid_states
 from qpt.evaluation.confusion import confusion_curve, interior_peak
 from qpt.evaluation.locators import bott_samples, gap_ratio_means
 from qpt.physics import get_model, levels_near
@@ -76,6 +76,20 @@ def test_level_ensembles_cache_and_give_poisson_deep_in_the_insulator(tmp_path):
     assert (
         "levels" in ens.describe() and "levels" not in dataclasses.replace(ens, levels=0).describe()
     )
+
+
+def test_r_route_realisations_by_size():
+    """A costly size may get fewer realisations: its W points get that many each, the first
+    states of the same ensemble (so a later, larger count extends them)."""
+    routes = ["discover.network=null", "discover.confusion=null", "discover.transfer_matrix=null"]
+    sizes = ["discover.r.sizes=[8,12]", "discover.r.realisations_by_size=[6,3]"]
+    conf = typed(compose_cfg(["experiment=discover_su2", *routes, *sizes]))
+    n_w = len(conf.discover.grid.values())
+    wanted = cached_ensembles(conf)
+    assert [(ens.L, n) for ens, n in wanted] == [(8, 6 * n_w), (12, 3 * n_w)]
+    ens = wanted[1][0]
+    W = np.array([ens.state(i)[0] for i in range(3 * n_w)])
+    assert np.array_equal(np.unique(W, return_counts=True)[1], np.full(n_w, 3))
 
 
 @pytest.mark.parametrize("boundary", ["periodic", "open"])

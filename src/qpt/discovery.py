@@ -118,7 +118,7 @@ def cached_ensembles(conf: TrainConfig) -> list[tuple[Ensemble, int]]:
         module = _training_states(conf, L)
         out += [(module.train_ensemble, module.n_states), grid_states(conf, L, per_w)]
     if d.r:
-        out += [grid_states(conf, L, d.r.realisations, d.r) for L in d.r.sizes or d.sizes]
+        out += [grid_states(conf, L, d.r.realisations_at(L), d.r) for L in d.r.sizes or d.sizes]
     return out
 
 
@@ -295,7 +295,7 @@ def r_route(conf: TrainConfig, out: Path) -> RouteResult:
     d, route = conf.discover, conf.discover.r
     samples = {}
     for L in route.sizes or d.sizes:
-        levels = conf.data.load(*grid_states(conf, L, route.realisations, route))
+        levels = conf.data.load(*grid_states(conf, L, route.realisations_at(L), route))
         samples[L] = (levels.W, gap_ratio_means(levels.images())[None, :])
     return _scaling_result("r", samples, conf, route.scaling, float(np.mean(d.grid.values())))
 

@@ -149,6 +149,23 @@ class LevelRoute:
     boundary: str = one_of(BOUNDARIES)
     scaling: ScalingFormConfig
     sizes: list[int] | None = each_at_least(4)  # None: discover.sizes
+    # one per size of ``sizes``, in place of ``realisations``: a large size costs more a level
+    # set, so it may get fewer (its W points then weigh less in the fit); None: ``realisations``
+    realisations_by_size: list[int] | None = each_at_least(2)
+
+    def validate(self, prefix: str = "") -> None:
+        by_size = self.realisations_by_size
+        if by_size is not None and (self.sizes is None or len(by_size) != len(self.sizes)):
+            raise ValueError(
+                f"{prefix}realisations_by_size={by_size} needs one count per size of "
+                f"{prefix}sizes={self.sizes}"
+            )
+
+    def realisations_at(self, L: int) -> int:
+        """The realisations a W point gets at size L."""
+        if self.realisations_by_size is None:
+            return self.realisations
+        return self.realisations_by_size[self.sizes.index(L)]
 
 
 @dataclass
