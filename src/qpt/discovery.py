@@ -150,10 +150,7 @@ def _scaling_result(
     route: str, samples: dict, conf: TrainConfig, form: Any, wc0: float
 ) -> RouteResult:
     """The bootstrap scaling fit of ``samples``, and the same without the smallest size."""
-    d = conf.discover
-    fit = {"wc0": wc0, "nu0": 2.0, "order": form.order, "link": form.link, "window": None}
-    fit |= {"irrelevant": form.irrelevant, "keep_above": form.keep_above}
-    fit |= {"n_bootstrap": d.n_bootstrap, "seed": conf.seed}
+    fit = scaling_settings(conf, form, wc0)
     estimate: ScalingEstimate = bootstrap_scaling(samples, **fit)
     sizes = sorted(samples)
     dropped = None
@@ -165,6 +162,13 @@ def _scaling_result(
     return RouteResult(
         route, *found, estimate, dropped, z, curves, samples=samples, signature=form.signature
     )
+
+
+def scaling_settings(conf: TrainConfig, form: Any, wc0: float) -> dict[str, Any]:
+    """``bootstrap_scaling``'s arguments for a route's scaling ``form``, started at ``wc0``."""
+    fit = {"wc0": wc0, "nu0": 2.0, "order": form.order, "link": form.link, "window": None}
+    fit |= {"irrelevant": form.irrelevant, "keep_above": form.keep_above}
+    return fit | {"n_bootstrap": conf.discover.n_bootstrap, "seed": conf.seed}
 
 
 def _means(W: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -292,12 +296,18 @@ def grid_meta(conf: TrainConfig, L: int, boxes: int | None) -> dict[str, Any]:
 
 
 def r_route(conf: TrainConfig, out: Path) -> RouteResult:
-    d, route = conf.discover, conf.discover.r
-    samples = {}
-    for L in route.sizes or d.sizes:
+    samples = level_samples(conf)
+    wc0 = float(np.mean(conf.discover.grid.values()))
+    return _scaling_result("r", samples, conf, conf.discover.r.scaling, wc0)
+
+
+def level_samples(conf: TrainConfig) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The <r> route's data: per size, each realisation's W and mean gap ratio (1 x n)."""
+    route, samples = conf.discover.r, {}
+    for L in route.sizes or conf.discover.sizes:
         levels = conf.data.load(*grid_states(conf, L, route.realisations_at(L), route))
         samples[L] = (levels.W, gap_ratio_means(levels.images())[None, :])
-    return _scaling_result("r", samples, conf, route.scaling, float(np.mean(d.grid.values())))
+    return samples
 
 
 def bott_route(conf: TrainConfig, out: Path) -> RouteResult:
