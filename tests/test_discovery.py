@@ -109,6 +109,26 @@ def test_r_route_levels_are_those_of_its_boundary(boundary):
         assert np.allclose(levels[0], expected) == (bc == boundary)
 
 
+def test_cluster_variant_fills_the_open_level_caches_its_analysis_reads():
+    """discover_su2_large's job array caches <r>'s levels on open lattices up to L = 128 (on
+    periodic ones the curves do not cross resolvably), the very ensembles its analysis job
+    loads; the networks' states keep the model's own boundary."""
+    conf = typed(compose_cfg(["experiment=discover_su2_large"]))
+    n_w = len(conf.discover.grid.values())
+    levels = [(ens, n) for ens, n in cached_ensembles(conf) if ens.levels]
+    assert [ens.L for ens, _ in levels] == [24, 32, 48, 64, 96, 128]
+    assert {n for _, n in levels} == {1000 * n_w}
+    assert {dict(ens.params)["boundary"] for ens, _ in levels} == {"open"}
+    for ens, n in levels:
+        read = grid_states(conf, ens.L, conf.discover.r.realisations_at(ens.L), conf.discover.r)
+        assert read == (ens, n)
+    images = [ens for ens, _ in cached_ensembles(conf) if not ens.levels]
+    model_boundary = conf.model.params.get("boundary", "periodic")
+    assert images and {dict(e.params).get("boundary", model_boundary) for e in images} == {
+        model_boundary
+    }
+
+
 def test_bott_samples_count_the_topology_per_size_whatever_the_workers():
     """|Bott| is 1 in the weakly disordered Chern insulator and 0 deep in the Anderson
     insulator, at every size; the samples do not depend on how many processes drew them."""
