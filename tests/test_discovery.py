@@ -115,14 +115,15 @@ def test_cluster_variant_fills_the_open_level_caches_its_analysis_reads():
     loads; the networks' states keep the model's own boundary."""
     conf = typed(compose_cfg(["experiment=discover_su2_large"]))
     n_w = len(conf.discover.grid.values())
-    levels = [(ens, n) for ens, n in cached_ensembles(conf) if ens.levels]
+    wanted = cached_ensembles(conf)
+    levels = [(ens, n) for ens, n in wanted if ens.levels]
     assert [ens.L for ens, _ in levels] == [24, 32, 48, 64, 96, 128]
     assert {n for _, n in levels} == {1000 * n_w}
     assert {dict(ens.params)["boundary"] for ens, _ in levels} == {"open"}
     for ens, n in levels:
         read = grid_states(conf, ens.L, conf.discover.r.realisations_at(ens.L), conf.discover.r)
         assert read == (ens, n)
-    images = [ens for ens, _ in cached_ensembles(conf) if not ens.levels]
+    images = [ens for ens, _ in wanted if not ens.levels]
     model_boundary = conf.model.params.get("boundary", "periodic")
     assert images and {dict(e.params).get("boundary", model_boundary) for e in images} == {
         model_boundary

@@ -2,37 +2,41 @@
 
 `experiment=discover_su2_large` fits <r> on open lattices at L = 24 ... 128, 13 W from 5 to
 8, 1000 realisations a point, with a quartic F and no irrelevant term. This study draws
-synthetic per-realisation <r> values of that shape whose mean obeys one-parameter scaling
-exactly, 0.60 - 0.06 tanh(x / 6) with x = (W - 6.2) L^(1/2.73) (no polynomial, so the
-quartic has to approximate it), and a spread of one realisation's mean of 0.05 (the L = 96
-run's: a standard error of 0.005 from 100 realisations). Each study is fitted with the
-variant's settings, and the table gives how often the 95% intervals cover W_c = 6.2 and
-nu = 2.73, the estimates' mean and spread, and the seconds a fit takes.
+synthetic per-realisation <r> values on the variant's own sizes, grid and realisations,
+whose mean obeys one-parameter scaling exactly, 0.60 - 0.06 tanh(x / 6) with
+x = (W - 6.2) L^(1/2.73) (no polynomial, so the quartic has to approximate it), and a spread
+of one realisation's mean of 0.05 (the L = 96 run's: a standard error of 0.005 from 100
+realisations). Each study is fitted with the variant's settings (`scaling_settings` of its
+composed config; trailing arguments are train.py overrides), and the table gives how often
+the 95% intervals cover W_c = 6.2 and nu = 2.73, the estimates' mean and spread, and the
+seconds a fit takes. 100 studies with 100 resamples take about 2.5 min on one core.
 
     .venv/bin/python docs/studies/r_cluster_coverage.py [--trials 100] [--resamples 100]
-        [--spread 0.05] [--order 4]
+        [--spread 0.05] [-- train.py overrides, e.g. discover.r.scaling.order=5]
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 
 import numpy as np
+from r_scaling_trend import load_config  # this folder's: the composed config of a run
 
+from qpt.config import TrainConfig
+from qpt.discovery import scaling_settings
 from qpt.evaluation.scaling import bootstrap_scaling
 
-SIZES = (24, 32, 48, 64, 96, 128)
-GRID = np.linspace(5.0, 8.0, 13)
 WC, NU = 6.2, 2.73
 
 
-def synthetic(seed: int, realisations: int, spread: float) -> dict:
-    """Per size: each realisation's W and <r> (1 x n), the route's samples."""
-    rng = np.random.default_rng(seed)
+def synthetic(conf: TrainConfig, seed: int, spread: float) -> dict:
+    """Per size of the <r> route: each realisation's W and <r> (1 x n), the route's samples."""
+    rng, route, grid = np.random.default_rng(seed), conf.discover.r, conf.discover.grid.values()
     samples = {}
-    for L in SIZES:
-        W = np.tile(GRID, realisations)
+    for L in route.sizes or conf.discover.sizes:
+        W = np.tile(np.asarray(grid, float), route.realisations_at(L))
         x = (W - WC) * L ** (1 / NU)
         r = 0.60 - 0.06 * np.tanh(x / 6) + rng.normal(0, spread, W.size)
         samples[L] = (W, r[None, :])
@@ -43,24 +47,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--resamples", type=int, default=100)
-    parser.add_argument("--realisations", type=int, default=1000)
     parser.add_argument("--spread", type=float, default=0.05)
-    parser.add_argument("--order", type=int, default=4)
+    parser.add_argument("overrides", nargs="*", help="train.py overrides of the variant")
     args = parser.parse_args()
-    fit = {"wc0": float(GRID.mean()), "nu0": 2.0, "order": args.order, "link": "identity"}
-    fit |= {"window": None, "irrelevant": False, "keep_above": None}
+    with tempfile.TemporaryDirectory() as out:
+        conf = load_config(["experiment=discover_su2_large", *args.overrides], out)
+    form = conf.discover.r.scaling
+    fit = scaling_settings(conf, form, float(np.mean(conf.discover.grid.values())))
+    fit["n_bootstrap"] = args.resamples
     found, covered, seconds = [], np.zeros(2, int), []
     for trial in range(args.trials):
-        samples = synthetic(1000 + trial, args.realisations, args.spread)
+        samples = synthetic(conf, 1000 + trial, args.spread)
         start = time.perf_counter()
-        est = bootstrap_scaling(samples, n_bootstrap=args.resamples, seed=trial, **fit)
+        est = bootstrap_scaling(samples, **(fit | {"seed": trial}))
         seconds.append(time.perf_counter() - start)
         found.append((est.wc, est.nu))
         covered += [est.wc_ci[0] <= WC <= est.wc_ci[1], est.nu_ci[0] <= NU <= est.nu_ci[1]]
     found = np.array(found)
     print(
         f"{args.trials} studies, {args.resamples} resamples each, spread {args.spread}, "
-        f"order {args.order}: {np.mean(seconds):.1f} s a fit"
+        f"order {form.order}: {np.mean(seconds):.1f} s a fit"
     )
     print("| | truth | covered | mean | spread |\n|---|---:|---:|---:|---:|")
     for name, truth, hits, column in zip(("W_c", "nu"), (WC, NU), covered, found.T, strict=True):
