@@ -90,6 +90,7 @@ TRAIN_CASES = [
     (["experiment=discover_su2", "discover.r.scaling.signature=bump"], "'bump'"),
     (["experiment=discover_su2", "discover.confusion.coarse_grain=5"], "coarse_grain=5"),
     (["experiment=discover_su2", "discover.r.realisations_by_size=[600,200]"], "[600, 200]"),
+    (["experiment=discover_su2", "discover.sizes=[32,48]"], "states_per_w_by_size"),
 ]
 
 EVALUATE_CASES = [

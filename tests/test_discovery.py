@@ -109,6 +109,27 @@ def test_r_route_levels_are_those_of_its_boundary(boundary):
         assert np.allclose(levels[0], expected) == (bc == boundary)
 
 
+@pytest.mark.parametrize(
+    "experiment, per_w",
+    [
+        ("discover_su2", {32: 600, 48: 600, 64: 600, 96: 400}),
+        ("discover_chern", {16: 600, 24: 600, 32: 600, 48: 600}),
+        ("discover_su2_large", dict.fromkeys([24, 32, 48, 64, 96, 128], 2000)),
+        ("discover_anderson3d", dict.fromkeys([8, 12, 16, 20], 300)),
+    ],
+)
+def test_network_grid_states_per_size(experiment, per_w):
+    """discover_su2 gives its largest size 400 grid states a W (the first 400 of the same
+    ensemble; they were a third of the command's minutes); the experiments built on it, with
+    sizes of their own, keep one count for every size, and the cache fills what is read."""
+    conf = typed(compose_cfg([f"experiment={experiment}"]))
+    d = conf.discover
+    assert {L: d.network.states_at(d.sizes, L) for L in d.sizes} == per_w
+    wanted = cached_ensembles(conf)
+    for L, n in per_w.items():
+        assert grid_states(conf, L, n) in wanted
+
+
 def test_cluster_variant_fills_the_open_level_caches_its_analysis_reads():
     """discover_su2_large's job array caches <r>'s levels on open lattices up to L = 128 (on
     periodic ones the curves do not cross resolvably), the very ensembles its analysis job
@@ -216,6 +237,7 @@ TINY_NETWORK = [
     "discover.sizes=[8,12]",
     "discover.n_bootstrap=5",
     "discover.network.states_per_w=8",
+    "discover.network.states_per_w_by_size=null",
     "discover.network.replicas=2",
     "disorder.train.states_per_phase=24",
     "discover.grid.n_w=5",
@@ -240,6 +262,8 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
     overrides = [
         f"experiment=discover_{model}",
         *TINY_NETWORK,
+        # the largest size fewer, as discover_su2 (3D: too few states then for nu's interval)
+        *(["discover.network.states_per_w_by_size=[8,6]"] if model == "su2" else []),
         "discover.confusion.L=8",
         # its own box size, as in discover_su2 (there 16 x 16 at L = 32), here every site
         *(["discover.confusion.coarse_grain=8"] if model == "su2" else []),
@@ -255,6 +279,10 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
     cfg = compose_cfg(overrides)
     summary = discover(cfg)
     assert list(summary["routes"]) == routes
+    W, _ = summary["routes"]["network"].samples[12]
+    assert np.array_equal(
+        np.unique(W, return_counts=True)[1], np.full(5, 6 if model == "su2" else 8)
+    )
     assert summary["run_name"].startswith(f"discover-{model}-")
     out = tmp_run_dir / cfg.hydra.runtime.output_dir
     record = json.loads((out / "discovery.json").read_text())

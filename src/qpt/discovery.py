@@ -110,7 +110,7 @@ def cached_ensembles(conf: TrainConfig) -> list[tuple[Ensemble, int]]:
     d = conf.discover
     wanted = []
     if d.network:
-        wanted += [(L, d.network.states_per_w) for L in d.sizes]
+        wanted += [(L, d.network.states_at(d.sizes, L)) for L in d.sizes]
     if d.confusion:
         wanted.append((d.confusion.L, d.confusion.states_per_w))
     out = []
@@ -202,7 +202,7 @@ def network_route(conf: TrainConfig, out: Path) -> RouteResult:
     modules = [_training_states(conf, L) for L in d.sizes]
     data = SizesDataModule(modules)
     data.prepare_data()
-    grids = {L: conf.data.load(*grid_states(conf, L, route.states_per_w)) for L in d.sizes}
+    grids = {L: conf.data.load(*grid_states(conf, L, route.states_at(d.sizes, L))) for L in d.sizes}
     probabilities = {L: [] for L in d.sizes}
     for replica in range(route.replicas):
         pl.seed_everything(conf.seed + replica, workers=True)

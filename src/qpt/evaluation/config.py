@@ -119,6 +119,16 @@ class NetworkRoute:
     replicas: int = at_least(1)
     estimator: str = one_of(("scaling", "peak_position"))
     scaling: ScalingFormConfig
+    # one per size of ``discover.sizes``, in place of ``states_per_w``: the largest size's
+    # states cost most (L = 96's grid was a third of discover_su2), so it may get fewer, the
+    # first of the same ensemble; None: ``states_per_w`` at every size
+    states_per_w_by_size: list[int] | None = each_at_least(2)
+
+    def states_at(self, sizes: list[int], L: int) -> int:
+        """The states a W point of the grid gets at size L (one of ``sizes``)."""
+        if self.states_per_w_by_size is None:
+            return self.states_per_w
+        return self.states_per_w_by_size[sizes.index(L)]
 
 
 @dataclass
@@ -223,3 +233,9 @@ class DiscoverConfig:
     def validate(self, prefix: str = "") -> None:
         if len(self.sizes) < 2 or sorted(set(self.sizes)) != self.sizes:
             raise ValueError(f"{prefix}sizes={self.sizes} must be >= 2 increasing lattice sizes")
+        by_size = self.network.states_per_w_by_size if self.network else None
+        if by_size is not None and len(by_size) != len(self.sizes):
+            raise ValueError(
+                f"{prefix}network.states_per_w_by_size={by_size} needs one count per size of "
+                f"{prefix}sizes={self.sizes}"
+            )
