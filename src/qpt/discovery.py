@@ -216,7 +216,7 @@ def network_route(conf: TrainConfig, out: Path) -> RouteResult:
     samples = {L: (grids[L].W, np.array(probabilities[L])) for L in d.sizes}
     if route.estimator == "peak_position":
         return _peak_result("network", samples, conf)
-    wc0 = _half_point(samples, d.grid.values())
+    wc0 = half_point(samples, d.grid.values())
     return _scaling_result("network", samples, conf, route.scaling, wc0)
 
 
@@ -231,7 +231,7 @@ def _peak_result(route: str, samples: dict, conf: TrainConfig) -> RouteResult:
     )
 
 
-def _half_point(samples: dict[int, tuple[np.ndarray, np.ndarray]], w_values: list[float]) -> float:
+def half_point(samples: dict[int, tuple[np.ndarray, np.ndarray]], w_values: list[float]) -> float:
     """Where the largest size's mean curve falls through 1/2 (else the grid's middle): the
     fit's start, since no W_c is given."""
     wc0 = fit_crossing(*_means(*samples[max(samples)]))
@@ -316,7 +316,7 @@ def bott_route(conf: TrainConfig, out: Path) -> RouteResult:
     sizes = {"sizes": route.sizes, "realisations": route.realisations}
     samples = bott_samples(grid.values(), **sizes, **_sampling(conf))
     return _scaling_result(
-        "bott", samples, conf, route.scaling, _half_point(samples, grid.values())
+        "bott", samples, conf, route.scaling, half_point(samples, grid.values())
     )
 
 
