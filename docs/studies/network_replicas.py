@@ -8,8 +8,9 @@ row per network) and refits them with the route's own settings
 * the first n networks, for each n of ``--replicas`` (the route's bootstrap over networks and,
   within each (L, W), states), with the fit without the smallest size beside it;
 * every network alone (no bootstrap): the spread of W_c and nu between networks;
-* with all networks, the bootstrap over the states only (the networks' mean per state fixed)
-  and over the networks only (every state kept), to show which one the interval reflects.
+* with all networks, the bootstrap over the states only (the networks' mean per state fixed),
+  over the networks only (every state kept), and over one size's states only (the others
+  fixed), to show what the interval reflects and which size's states would narrow it.
 
     .venv/bin/python docs/studies/network_replicas.py --samples RUN/network_samples.npz \\
         --replicas 3,6,12 -- experiment=discover_su2
@@ -58,23 +59,46 @@ def estimate_line(label: str, estimate: ScalingEstimate) -> str:
     return line + f"  chi2/dof {estimate.fit.reduced_chi2:.2f}"
 
 
-def networks_only(samples: dict, fit: dict, n_bootstrap: int, seed: int) -> np.ndarray:
-    """(W_c, nu) of ``n_bootstrap`` fits, each to the mean of networks drawn with replacement
-    (the same draw at every size: one network judges them all), every state kept."""
+def resampled_fits(samples: dict, fit: dict, draw, n_bootstrap: int, seed: int) -> np.ndarray:
+    """(W_c, nu) of ``n_bootstrap`` fits, each to ``draw(samples, rng)``; failed fits dropped."""
     rng = np.random.default_rng(seed)
-    n = len(next(iter(samples.values()))[1])
     draws = []
     for _ in range(n_bootstrap):
-        pick = rng.integers(n, size=n)
         try:
-            f = fit_scaling(
-                *curve_points({L: (W, v[pick]) for L, (W, v) in samples.items()}), **fit
-            )
+            f = fit_scaling(*curve_points(draw(samples, rng)), **fit)
         except (ValueError, np.linalg.LinAlgError):
             continue
         if np.isfinite(f.wc) and np.isfinite(f.nu) and f.nu > 0:
             draws.append((f.wc, f.nu))
     return np.array(draws).reshape(-1, 2)
+
+
+def networks_drawn(samples: dict, rng: np.random.Generator) -> dict:
+    """Networks drawn with replacement (the same draw at every size: one network judges them
+    all), every state kept."""
+    n = len(next(iter(samples.values()))[1])
+    pick = rng.integers(n, size=n)
+    return {L: (W, v[pick]) for L, (W, v) in samples.items()}
+
+
+def states_drawn_at(size: int):
+    """Within each W of ``size`` only, states drawn with replacement; other sizes kept."""
+
+    def draw(samples: dict, rng: np.random.Generator) -> dict:
+        W, v = samples[size]
+        idx = np.concatenate(
+            [rng.choice(np.flatnonzero(W == w), size=(W == w).sum()) for w in np.unique(W)]
+        )
+        return samples | {size: (W[idx], v[:, idx])}
+
+    return draw
+
+
+def interval_line(label: str, samples: dict, fit: dict, draw, settings: dict) -> str:
+    draws = resampled_fits(samples, fit, draw, settings["n_bootstrap"], settings["seed"])
+    full = fit_scaling(*curve_points(samples), **fit)
+    wc_ci, nu_ci = (percentile_interval(column, 0.95) for column in draws.T)
+    return describe(label, full.wc, wc_ci, full.nu, nu_ci)
 
 
 def main() -> None:
@@ -120,10 +144,14 @@ def main() -> None:
     mean_only = {L: (W, v.mean(axis=0, keepdims=True)) for L, (W, v) in samples.items()}
     states = bootstrap_scaling(mean_only, **settings)
     print(estimate_line(f"{n_all} networks, states resampled only", states))
-    draws = networks_only(samples, fit, settings["n_bootstrap"], settings["seed"])
-    full = fit_scaling(*curve_points(samples), **fit)
-    wc_ci, nu_ci = (percentile_interval(column, 0.95) for column in draws.T)
-    print(describe(f"{n_all} networks, networks resampled only", full.wc, wc_ci, full.nu, nu_ci))
+    print(
+        interval_line(
+            f"{n_all} networks, networks resampled only", samples, fit, networks_drawn, settings
+        )
+    )
+    for L in sorted(mean_only):
+        label = f"{n_all} networks, states resampled at L = {L} only"
+        print(interval_line(label, mean_only, fit, states_drawn_at(L), settings), flush=True)
 
 
 if __name__ == "__main__":
