@@ -315,9 +315,7 @@ def bott_route(conf: TrainConfig, out: Path) -> RouteResult:
     grid = route.grid or d.grid
     sizes = {"sizes": route.sizes, "realisations": route.realisations}
     samples = bott_samples(grid.values(), **sizes, **_sampling(conf))
-    return _scaling_result(
-        "bott", samples, conf, route.scaling, half_point(samples, grid.values())
-    )
+    return _scaling_result("bott", samples, conf, route.scaling, half_point(samples, grid.values()))
 
 
 def transfer_matrix_route(conf: TrainConfig, out: Path) -> RouteResult:
