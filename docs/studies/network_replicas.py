@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def first(samples: dict, n: int) -> dict:
     return {L: (W, values[:n]) for L, (W, values) in samples.items()}
 
 
-def describe(label: str, wc: float, wc_ci, nu: float, nu_ci) -> str:
+def describe(label: str, wc: float, wc_ci: tuple, nu: float, nu_ci: tuple) -> str:
     (wlo, whi), (nlo, nhi) = wc_ci, nu_ci
     return (
         f"{label}: W_c {wc:.3f} [{wlo:.3f}, {whi:.3f}] (width {whi - wlo:.3f})  "
@@ -59,7 +60,10 @@ def estimate_line(label: str, estimate: ScalingEstimate) -> str:
     return line + f"  chi2/dof {estimate.fit.reduced_chi2:.2f}"
 
 
-def resampled_fits(samples: dict, fit: dict, draw, n_bootstrap: int, seed: int) -> np.ndarray:
+Draw = Callable[[dict, np.random.Generator], dict]
+
+
+def resampled_fits(samples: dict, fit: dict, draw: Draw, n_bootstrap: int, seed: int) -> np.ndarray:
     """(W_c, nu) of ``n_bootstrap`` fits, each to ``draw(samples, rng)``; failed fits dropped."""
     rng = np.random.default_rng(seed)
     draws = []
@@ -81,7 +85,7 @@ def networks_drawn(samples: dict, rng: np.random.Generator) -> dict:
     return {L: (W, v[pick]) for L, (W, v) in samples.items()}
 
 
-def states_drawn_at(size: int):
+def states_drawn_at(size: int) -> Draw:
     """Within each W of ``size`` only, states drawn with replacement; other sizes kept."""
 
     def draw(samples: dict, rng: np.random.Generator) -> dict:
@@ -94,7 +98,7 @@ def states_drawn_at(size: int):
     return draw
 
 
-def interval_line(label: str, samples: dict, fit: dict, draw, settings: dict) -> str:
+def interval_line(label: str, samples: dict, fit: dict, draw: Draw, settings: dict) -> str:
     draws = resampled_fits(samples, fit, draw, settings["n_bootstrap"], settings["seed"])
     full = fit_scaling(*curve_points(samples), **fit)
     wc_ci, nu_ci = (percentile_interval(column, 0.95) for column in draws.T)
@@ -118,6 +122,7 @@ def main() -> None:
         f"{n_all} networks; states a W:",
         {L: int(np.sum(W == W[0])) for L, (W, _) in samples.items()},
     )
+    # the command's start (its 3 networks), so that the first 3 reproduce its row exactly
     wc0 = half_point(first(samples, 3), conf.discover.grid.values())
     settings = scaling_settings(conf, route.scaling, wc0)
     fit = {k: v for k, v in settings.items() if k not in ("n_bootstrap", "seed")}
