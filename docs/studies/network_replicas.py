@@ -33,6 +33,7 @@ from qpt.evaluation.scaling import (
     bootstrap_scaling,
     curve_points,
     fit_scaling,
+    states_within_w,
 )
 
 
@@ -90,9 +91,7 @@ def states_drawn_at(size: int) -> Draw:
 
     def draw(samples: dict, rng: np.random.Generator) -> dict:
         W, v = samples[size]
-        idx = np.concatenate(
-            [rng.choice(np.flatnonzero(W == w), size=(W == w).sum()) for w in np.unique(W)]
-        )
+        idx = states_within_w(W, rng)
         return samples | {size: (W[idx], v[:, idx])}
 
     return draw

@@ -176,6 +176,13 @@ def curve_points(
     return tuple(np.array(c, float) for c in zip(*rows, strict=True))
 
 
+def states_within_w(W: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices of states drawn with replacement within each W value: a bootstrap draw."""
+    return np.concatenate(
+        [rng.choice(np.flatnonzero(W == w), size=(W == w).sum()) for w in np.unique(W)]
+    )
+
+
 def bootstrap_scaling(
     samples: dict[int, tuple[np.ndarray, np.ndarray]],
     *,
@@ -195,9 +202,7 @@ def bootstrap_scaling(
         for L, (W, values) in samples.items():
             values = np.asarray(values, float).reshape(-1, len(W))
             replicas = values[rng.integers(len(values), size=len(values))]
-            idx = np.concatenate(
-                [rng.choice(np.flatnonzero(W == w), size=(W == w).sum()) for w in np.unique(W)]
-            )
+            idx = states_within_w(W, rng)
             resampled[L] = (W[idx], replicas[:, idx])
         try:
             f = fit_scaling(*curve_points(resampled), **fit)
