@@ -39,6 +39,27 @@ def test_confusion_interval_covers_the_boundary():
     assert c.maximum_z > 4
 
 
+def test_confusion_interval_covers_when_the_networks_differ():
+    """Each network errs by its own amount at each trial (how it trained), as much as the
+    states' noise moves the accuracy between neighbouring trials: the bootstrap over networks
+    and states covers the boundary about 95% of the time; over the states alone (the networks'
+    mean per state fixed) it is too narrow and covers it in under two thirds of the studies."""
+    trials = np.linspace(3.0, 8.0, 21)
+    error = 0.05 + 0.04 * np.abs(trials - 5.3)
+    covered = {"networks and states": 0, "states only": 0}
+    for study in range(40):
+        rng = np.random.default_rng(100 + study)
+        noisy = error + rng.normal(0, 0.03, (8, len(trials)))
+        correct = rng.random((8, len(trials), 800)) > noisy[:, :, None]
+        for label, c in (
+            ("networks and states", correct),
+            ("states only", correct.mean(axis=0, keepdims=True)),
+        ):
+            lo, hi = confusion_curve(trials, c, n_bootstrap=200, seed=study).peak_ci
+            covered[label] += lo <= 5.3 <= hi
+    assert covered["networks and states"] >= 34 and covered["states only"] <= 26, covered
+
+
 def test_a_plateau_is_no_clear_interior_maximum():
     """Networks that read W from the states learn every interior boundary alike: the curve
     has arms at the ends and a flat floor, on which noise puts a "peak" that is no result."""

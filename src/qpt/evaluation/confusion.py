@@ -8,8 +8,11 @@ one phase contradict the states and confuse the network. Nothing about W_c is as
 The trial boundaries are the midpoints between the W values of the states (a boundary
 between two values splits them as any other there would). The accuracy of each trial is
 averaged over its networks (replicas); the peak is the highest point between the two arms
-that fall from the ends, refined by a parabola; its interval comes from a bootstrap over the
-validation states, which every trial judges (resampled jointly).
+that fall from the ends, refined by a parabola. Its interval comes from a bootstrap over the
+networks and the validation states jointly (each a whole unit across the trials: a network
+seed trains every trial, and every trial judges the same states). Where the top of the curve
+is flat, which of its trials wins depends on how the networks trained as much as on the
+states judged, so a bootstrap over the states alone would understate the spread.
 
 An interior maximum is always found somewhere on a noisy curve, so the curve also reports how
 clearly it has one (``maximum_z``): the number of paired standard errors by which the peak's
@@ -91,14 +94,20 @@ def confusion_curve(
     confidence: float = 0.95,
 ) -> ConfusionCurve:
     """``correct[r, t, i]``: whether replica r's network for trial t got validation state i
-    right. The peak of the replica-averaged accuracy, with a bootstrap interval."""
+    right. The peak of the replica-averaged accuracy, with a bootstrap interval over the
+    replicas and the states jointly."""
     trials = np.asarray(trials, float)
-    per_state = np.asarray(correct, float).mean(axis=0)  # (trials, states)
+    correct = np.asarray(correct, float)
+    per_state = correct.mean(axis=0)  # (trials, states)
     accuracy = per_state.mean(axis=1)
-    n = per_state.shape[1]
+    replicas, n = correct.shape[0], correct.shape[2]
     sem = per_state.std(axis=1, ddof=1) / math.sqrt(n)
     rng = np.random.default_rng(seed)
-    resampled = (per_state[:, rng.integers(n, size=n)] for _ in range(n_bootstrap))
-    peaks = np.array([interior_peak(trials, r.mean(axis=1)) for r in resampled])
+
+    def resampled_accuracy() -> np.ndarray:
+        networks, states = rng.integers(replicas, size=replicas), rng.integers(n, size=n)
+        return correct[networks].mean(axis=0) @ np.bincount(states, minlength=n) / n
+
+    peaks = np.array([interior_peak(trials, resampled_accuracy()) for _ in range(n_bootstrap)])
     interval, peak = percentile_interval(peaks, confidence), interior_peak(trials, accuracy)
     return ConfusionCurve(trials, accuracy, sem, peak, interval, n_bootstrap, maximum_z(per_state))
