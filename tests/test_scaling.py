@@ -41,6 +41,40 @@ def test_known_wc_and_nu_are_recovered():
     assert anchored.nu_ci[0] < 2.7 < anchored.nu_ci[1]
 
 
+def test_bounded_link_draws_a_plateau_to_floor_curve_that_a_polynomial_cannot():
+    """<r>-like curves from the metal's plateau 0.667 to Poisson's 0.3863 over a grid whose
+    range of x widens as L^(1/nu) (to -12 ... +15 at L = 96): a quartic must bend to both
+    ends at once and misfits, the bounded link (a cubic inside) recovers W_c, nu and h."""
+    from scipy.special import erfc
+
+    rng, W, rows = np.random.default_rng(0), np.linspace(4.0, 9.0, 11), []
+    for L in (16, 24, 32, 48, 64, 96):
+        x = (W - 6.2) * L ** (1 / 2.73)
+        Y = 0.3863 + (0.667 - 0.3863) * 0.5 * erfc(x / 5)  # not of the fitted family
+        rows += [(w, L, y + rng.normal(0, 0.002), 0.002) for w, y in zip(W, Y, strict=True)]
+    W, L, Y, sem = np.array(rows).T
+    start = {"wc0": 6.5, "nu0": 2.0, "window": None}
+    bounded = fit_scaling(W, L, Y, sem, **start, order=3, link="bounded", floor=0.3863)
+    assert bounded.wc_ci[0] < 6.2 < bounded.wc_ci[1] and bounded.nu_ci[0] < 2.73 < bounded.nu_ci[1]
+    assert bounded.reduced_chi2 < 1.5 and bounded.plateau == pytest.approx(0.667, abs=0.002)
+    assert bounded.scaling_function(np.array([-50.0, 50.0])) == pytest.approx(
+        [bounded.plateau, 0.3863], abs=1e-6
+    )
+    quartic = fit_scaling(W, L, Y, sem, **start, order=4)
+    assert quartic.reduced_chi2 > 10 * bounded.reduced_chi2
+    with pytest.raises(ValueError, match="floor=None goes with link='bounded'"):
+        fit_scaling(W, L, Y, sem, **start, link="bounded")
+
+
+def test_a_floor_without_the_bounded_link_is_refused_in_the_config():
+    from qpt.evaluation.config import ScalingFormConfig
+    from qpt.schema import check
+
+    form = ScalingFormConfig(3, "identity", 0.3863, False, "crossing", None)
+    with pytest.raises(ValueError, match=r"^discover.r.scaling.floor=0.3863: .*link=identity"):
+        check(form, "discover.r.scaling.")
+
+
 def test_wrong_data_is_refused():
     W, L, P, sem = synthetic_curves(sizes=(40,))
     with pytest.raises(ValueError, match="2 sizes"):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qpt.evaluation.scaling import LINKS
 from qpt.physics.lattice import BOUNDARIES
 from qpt.schema import above, at_least, between, each_at_least, nonempty, one_of
 
@@ -98,7 +99,9 @@ class ScalingFormConfig:
     """The scaling form fitted (:mod:`qpt.evaluation.scaling`)."""
 
     order: int = at_least(1)
-    link: str = one_of(("identity", "logit"))
+    # logit: a probability; bounded: from a fitted plateau to ``floor`` (<r>: Poisson's 0.3863)
+    link: str = one_of(LINKS)
+    floor: float | None  # the bounded link's fixed end; None with the other links
     irrelevant: bool  # fit the leading correction b L^(-y) too
     # what the sizes show at W_c (scaling.signature_z): curves that cross, or a peak that
     # narrows (a transition between two insulators, e.g. <r> of the Chern model at E = 0)
@@ -106,6 +109,13 @@ class ScalingFormConfig:
     # fit only the points whose mean lies above this (a peak's top: the same range of the
     # scaling variable at every L, where a polynomial F holds); None: every point
     keep_above: float | None
+
+    def validate(self, prefix: str = "") -> None:
+        if (self.link == "bounded") != (self.floor is not None):
+            raise ValueError(
+                f"{prefix}floor={self.floor}: the fixed end of link=bounded, and only of it "
+                f"({prefix}link={self.link})"
+            )
 
 
 @dataclass

@@ -2,8 +2,12 @@
 
 F is a polynomial of order ``order`` in x. For a probability (a network's output) it is taken
 through the logistic link, Y = 1 / (1 + exp(-F)), which keeps Y in (0, 1) and monotone where
-a bare polynomial turns back at the ends of the data. ``anchored`` fixes the curves' common
-value at W_c: Y = 1/2 (F(0) = 0 with the logistic link, F(0) = 1/2 without). ``irrelevant``
+a bare polynomial turns back at the ends of the data. The bounded link does the same for an
+observable that runs from a plateau h in one phase to a known ``floor`` in the other (<r>: the
+metal's value to Poisson's 0.3863): Y = floor + (h - floor) / (1 + exp(-F)), h fitted; over a
+grid whose range of x widens as L^(1/nu), a bare polynomial must bend to both ends at once.
+``anchored`` fixes the curves' common value at W_c: Y = 1/2 (F(0) = 0 with the logistic link,
+F(0) = 1/2 without; with the bounded link, halfway between floor and h). ``irrelevant``
 adds the leading correction to scaling, b L^(-y) with y > 0 fitted, for small sizes whose
 curves do not yet cross at one point. The fit is weighted least squares over the points with
 |Y - 1/2| < ``window`` (None: all points) and, for a peak, Y > ``keep_above`` (None: all):
@@ -49,6 +53,8 @@ class ScalingFit:
     y: float | None = None  # irrelevant exponent, with its amplitude b
     b: float | None = None
     keep_above: float | None = None
+    floor: float | None = None  # the bounded link's fixed end, with its fitted plateau
+    plateau: float | None = None
 
     @property
     def reduced_chi2(self) -> float:
@@ -64,7 +70,7 @@ class ScalingFit:
     def scaling_function(self, x: np.ndarray) -> np.ndarray:
         """F at the scaling variable x, through the link (the large-L curve)."""
         f = np.polynomial.polynomial.polyval(x, self.coefficients)
-        return expit(f) if self.link == "logit" else f
+        return _linked(f, self.link, self.floor, self.plateau)
 
 
 def fitted_points(Y: np.ndarray, window: float | None, keep_above: float | None) -> np.ndarray:
@@ -77,18 +83,31 @@ def fitted_points(Y: np.ndarray, window: float | None, keep_above: float | None)
     return keep
 
 
-def _model(theta: np.ndarray, W, L, order: int, link: str, anchored: bool, irrelevant: bool):
+LINKS = ("identity", "logit", "bounded")
+
+
+def _linked(f: np.ndarray, link: str, floor: float | None, plateau: float | None) -> np.ndarray:
+    if link == "logit":
+        return expit(f)
+    if link == "bounded":
+        return floor + (plateau - floor) * expit(f)
+    return f
+
+
+def _model(theta: np.ndarray, W, L, order: int, link: str, anchored: bool, irrelevant: bool, floor):
+    # theta: W_c, 1/nu, F's free coefficients, then the plateau (bounded), then b and y
     wc, inv_nu, rest = theta[0], theta[1], theta[2:]
     n_coef = order + 1 - anchored
     coeffs = rest[:n_coef]
     if anchored:
-        coeffs = np.concatenate([[0.0 if link == "logit" else 0.5], coeffs])
+        coeffs = np.concatenate([[0.5 if link == "identity" else 0.0], coeffs])
+    plateau = rest[n_coef] if link == "bounded" else None
     f = np.polynomial.polynomial.polyval((W - wc) * L**inv_nu, coeffs)
-    y = expit(f) if link == "logit" else f
+    y = _linked(f, link, floor, plateau)
     if irrelevant:
-        b, exponent = rest[n_coef:]
+        b, exponent = rest[-2:]
         y = y + b * L ** (-abs(exponent))
-    return y, coeffs
+    return y, coeffs, plateau
 
 
 def fit_scaling(
@@ -106,24 +125,30 @@ def fit_scaling(
     link: str = "identity",
     irrelevant: bool = False,
     keep_above: float | None = None,
+    floor: float | None = None,
 ) -> ScalingFit:
     """Fit W_c and nu (and F's coefficients, and the correction) to curves of several sizes."""
+    if link not in LINKS:
+        raise ValueError(f"unknown link {link!r}: one of {LINKS}")
+    if (link == "bounded") != (floor is not None):
+        raise ValueError(f"floor={floor} goes with link='bounded' only (link={link!r})")
     W, L, P, sem = (np.asarray(a, float) for a in (W, L, P, sem))
     keep = fitted_points(P, window, keep_above)
     W, L, P, sigma = W[keep], L[keep], P[keep], np.maximum(sem[keep], SEM_FLOOR)
     sizes = sorted({int(v) for v in L})
-    n_params = order + 3 - int(anchored) + 2 * int(irrelevant)
+    bounded = link == "bounded"
+    n_params = order + 3 - int(anchored) + int(bounded) + 2 * int(irrelevant)
     if len(sizes) < 2 or len(W) <= n_params:
         raise ValueError(
             f"finite-size scaling needs >= 2 sizes and > {n_params} points in the window; "
             f"got sizes {sizes} and {len(W)} points"
         )
     # start from a decreasing curve through 1/2 at W_c (logistic, or a line)
-    coeffs0 = np.concatenate([[0.0, -1.0] if link == "logit" else [0.5, -0.5], np.zeros(order - 1)])
-    theta0 = np.concatenate(
-        [[wc0, 1 / nu0], coeffs0[int(anchored) :], [0.0, 1.0] if irrelevant else []]
-    )
-    args = (order, link, anchored, irrelevant)
+    sigmoid = [0.0, -1.0] if link != "identity" else [0.5, -0.5]
+    coeffs0 = np.concatenate([sigmoid, np.zeros(order - 1)])
+    plateau0, correction0 = [P.max()] if bounded else [], [0.0, 1.0] if irrelevant else []
+    theta0 = np.concatenate([[wc0, 1 / nu0], coeffs0[int(anchored) :], plateau0, correction0])
+    args = (order, link, anchored, irrelevant, floor)
 
     def residuals(theta: np.ndarray) -> np.ndarray:
         return (_model(theta, W, L, *args)[0] - P) / sigma
@@ -138,10 +163,12 @@ def fit_scaling(
     nu_hi = 1 / (inv_nu - z * s_inv) if inv_nu > z * s_inv else math.inf
     wc_ci = (float(wc - z * s_wc), float(wc + z * s_wc))
     nu_ci = (float(1 / (inv_nu + z * s_inv)), float(nu_hi))
-    coefficients = _model(res.x, W[:1], L[:1], *args)[1].tolist()
+    _, coefficients, plateau = _model(res.x, W[:1], L[:1], *args)
     y, b = (float(abs(res.x[-1])), float(res.x[-2])) if irrelevant else (None, None)
-    fitted = (float(wc), float(1 / inv_nu), wc_ci, nu_ci, coefficients, chi2, dof, len(W), sizes)
-    return ScalingFit(*fitted, window, anchored, link, y, b, keep_above)
+    plateau = float(plateau) if bounded else None
+    fitted = (float(wc), float(1 / inv_nu), wc_ci, nu_ci, coefficients.tolist(), chi2, dof)
+    form = (window, anchored, link, y, b, keep_above, floor, plateau)
+    return ScalingFit(*fitted, len(W), sizes, *form)
 
 
 @dataclass(frozen=True)
