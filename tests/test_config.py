@@ -42,6 +42,10 @@ def test_defaults_are_typed_objects():
             ["experiment=discover_su2", "discover.network.estimator=fit"],
             "discover.network.estimator='fit'",
         ),
+        (
+            ["experiment=discover_su2", "discover.r.scaling.link=bounded"],
+            "discover.r.scaling.floor=None: the fixed end of link=bounded",
+        ),
     ],
 )
 def test_a_bad_value_is_named_before_any_work(overrides, message):
