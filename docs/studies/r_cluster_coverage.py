@@ -31,12 +31,12 @@ from scipy.special import expit
 from qpt.config import TrainConfig
 from qpt.discovery import scaling_settings
 from qpt.evaluation.scaling import bootstrap_scaling
+from qpt.physics.observables import R_POISSON
 
 WC, NU = 6.2, 2.73
 
 
 OPEN_SHAPE = (0.6671, [1.2481, -0.2906, 0.0111, -0.0004])  # plateau, cubic inside the expit
-R_POISSON = 2 * np.log(2) - 1
 SHAPES = {
     "tanh": lambda x: 0.60 - 0.06 * np.tanh(x / 6),
     "open": lambda x: (

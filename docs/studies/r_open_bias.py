@@ -41,9 +41,9 @@ from threadpoolctl import threadpool_limits
 
 from qpt.discovery import level_samples, scaling_settings
 from qpt.evaluation.scaling import bootstrap_scaling
+from qpt.physics.observables import R_POISSON
 
 WC, NU = 6.2, 2.73
-R_POISSON = 2 * np.log(2) - 1  # <r> of uncorrelated levels
 
 
 SIGMOIDS = {"logit": expit, "probit": ndtr}
