@@ -8,6 +8,7 @@ from qpt.physics.images import coarse_grain
 from qpt.physics.observables import (
     R_GUE,
     R_POISSON,
+    _bott_sum,
     bott_index,
     gap_ratios,
     inverse_participation_ratio,
@@ -70,6 +71,46 @@ def test_trivial_insulator_and_anderson_phase_have_bott_zero():
 def test_weak_disorder_keeps_the_bott_index():
     H = build_hamiltonian("chern", 12, 1.0, seed=3, boundary="periodic")
     assert abs(round(bott_index(H, 12))) == 1
+
+
+def test_bott_sum_is_an_integer_even_at_the_critical_disorder():
+    # det(v u v^dag u^dag) = |det u|^2 |det v|^2 > 0: the arguments sum to 2 pi k exactly,
+    # also where the mobility gap closes (W ~ 3.3) and the index varies between samples
+    values = [
+        _bott_sum(
+            build_hamiltonian("chern", 10, 3.3, seed=s, boundary="periodic").toarray(), 10, 0.0
+        )
+        for s in range(12)
+    ]
+    assert np.allclose(values, np.round(values), atol=1e-8)
+    assert {0.0, 1.0} <= set(np.abs(np.round(values)))  # both phases among the samples
+
+
+def test_single_precision_bott_index_equals_the_double_one_near_the_transition():
+    samples = [
+        build_hamiltonian("chern", 12, w, seed=s, boundary="periodic")
+        for w in (3.0, 3.4, 3.8)
+        for s in range(6)
+    ]
+    single = [bott_index(H, 12) for H in samples]
+    double = [bott_index(H, 12, precision="double") for H in samples]
+    assert single == double
+    assert {0.0, 1.0} <= set(np.abs(single))
+
+
+def test_a_single_precision_sum_off_an_integer_is_recomputed_in_double(monkeypatch):
+    import qpt.physics.observables as observables
+
+    exact = observables._bott_sum
+    monkeypatch.setattr(
+        observables,
+        "_bott_sum",
+        lambda Hd, L, e: 0.4 if Hd.dtype == np.complex64 else exact(Hd, L, e),
+    )
+    H = build_hamiltonian("chern", 10, 0.0, seed=0, boundary="periodic")
+    assert abs(observables.bott_index(H, 10)) == 1.0
+    with pytest.raises(ValueError, match="precision 'half'"):
+        observables.bott_index(H, 10, precision="half")
 
 
 def test_box_weights_sum_each_box_in_2d_and_3d():
