@@ -39,10 +39,7 @@ def _bott_values(task: tuple[int, list[tuple[float, int]], dict[str, Any]]) -> n
     L, samples, params = task
     with threadpool_limits(1):
         return np.array(
-            [
-                abs(round(bott_index(build_hamiltonian("chern", L, w, s, **params), L)))
-                for w, s in samples
-            ],
+            [abs(bott_index(build_hamiltonian("chern", L, w, s, **params), L)) for w, s in samples],
             float,
         )
 
