@@ -70,9 +70,12 @@ def test_a_floor_without_the_bounded_link_is_refused_in_the_config():
     from qpt.evaluation.config import ScalingFormConfig
     from qpt.schema import check
 
-    form = ScalingFormConfig(3, "identity", 0.3863, False, "crossing", None)
+    form = ScalingFormConfig(3, "identity", 0.3863, False, None, "crossing", None)
     with pytest.raises(ValueError, match=r"^discover.r.scaling.floor=0.3863: .*link=identity"):
         check(form, "discover.r.scaling.")
+    alone = ScalingFormConfig(3, "identity", None, False, 1.0, "crossing", None)
+    with pytest.raises(ValueError, match=r"^discover.r.scaling.exponent=1.0: .*irrelevant=true"):
+        check(alone, "discover.r.scaling.")
 
 
 def test_wrong_data_is_refused():
@@ -204,13 +207,23 @@ def test_irrelevant_correction_is_recovered():
             for w, p in zip(W, 0.6 - 0.1 * x + 0.004 * x**2 + 0.3 * L**-1.0, strict=True)
         ]
     W_, L_, P_, s_ = np.array(rows).T
-    plain = fit_scaling(W_, L_, P_, s_, wc0=6.0, nu0=2.0, order=2, window=None)
-    corrected = fit_scaling(W_, L_, P_, s_, wc0=6.0, nu0=2.0, order=2, window=None, irrelevant=True)
+    start_at = {"wc0": 6.0, "nu0": 2.0, "order": 2, "window": None}
+    plain = fit_scaling(W_, L_, P_, s_, **start_at)
+    corrected = fit_scaling(W_, L_, P_, s_, **start_at, irrelevant=True)
     assert abs(corrected.wc - 6.2) < 0.01 and abs(corrected.nu - 2.73) < 0.05
     assert corrected.y == pytest.approx(1.0, abs=0.05) and corrected.b == pytest.approx(
         0.3, abs=0.02
     )
     assert abs(plain.wc - 6.2) > 5 * abs(corrected.wc - 6.2)
+    # the same correction with its exponent known (an open edge's 1/L): one parameter fewer
+    fixed = fit_scaling(W_, L_, P_, s_, **start_at, irrelevant=True, exponent=1.0)
+    assert abs(fixed.wc - 6.2) < 0.01 and abs(fixed.nu - 2.73) < 0.05
+    assert fixed.y == 1.0 and fixed.b == pytest.approx(0.3, abs=0.02)
+    assert fixed.dof == corrected.dof + 1
+    wrong = fit_scaling(W_, L_, P_, s_, **start_at, irrelevant=True, exponent=2.0)
+    assert wrong.reduced_chi2 > 100 * fixed.reduced_chi2  # a wrong y does not fit
+    with pytest.raises(ValueError, match=r"exponent=1\.0: .*irrelevant=True only"):
+        fit_scaling(W_, L_, P_, s_, **start_at, exponent=1.0)
 
 
 def test_logistic_link_keeps_the_scaling_function_monotone():

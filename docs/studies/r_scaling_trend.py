@@ -4,9 +4,11 @@ runs' fits (b) and (c)).
 
 The route's own data (:func:`qpt.discovery.level_samples`: the cached levels of the run the
 overrides describe, generated where missing) and its own fit settings
-(:func:`qpt.discovery.scaling_settings`), with only the order, the irrelevant term and the
-sizes varied. Prints the mean <r> per W and size, then one line per fit: sizes, W_c and nu
-with 95% bootstrap intervals, chi2/dof, the crossing's z and (with the correction) y and b.
+(:func:`qpt.discovery.scaling_settings`), with only the order and the sizes varied: the
+trend keeps the overrides' correction (e.g. ``discover.r.scaling.irrelevant=true
+discover.r.scaling.exponent=1``), and a form without one is fitted once more with a free
+b L^-y. Prints the mean <r> per W and size, then one line per fit: sizes, W_c and nu with 95%
+bootstrap intervals, chi2/dof, the crossing's z and (with the correction) y and b.
 
     QPT_CACHE_DIR=... .venv/bin/python docs/studies/r_scaling_trend.py --orders 3,4 -- \\
         experiment=discover_su2 discover.r.boundary=open \\
@@ -76,11 +78,13 @@ def main() -> None:
     wc0 = float(np.mean(conf.discover.grid.values()))
     sizes = sorted(samples)
     for order in (int(o) for o in args.orders.split(",")):
-        form = dataclasses.replace(conf.discover.r.scaling, order=order, irrelevant=False)
+        form = dataclasses.replace(conf.discover.r.scaling, order=order)
         for start in range(len(sizes) - MIN_SIZES + 1):
             subset = {L: samples[L] for L in sizes[start:]}
             print(fit_line(conf, subset, form, wc0), flush=True)
-        print(fit_line(conf, samples, dataclasses.replace(form, irrelevant=True), wc0), flush=True)
+        if not form.irrelevant:  # and the same with a free correction b L^-y
+            free = dataclasses.replace(form, irrelevant=True, exponent=None)
+            print(fit_line(conf, samples, free, wc0), flush=True)
 
 
 if __name__ == "__main__":

@@ -167,7 +167,8 @@ def _scaling_result(
 def scaling_settings(conf: TrainConfig, form: Any, wc0: float) -> dict[str, Any]:
     """``bootstrap_scaling``'s arguments for a route's scaling ``form``, started at ``wc0``."""
     fit = {"wc0": wc0, "nu0": 2.0, "order": form.order, "link": form.link, "window": None}
-    fit |= {"irrelevant": form.irrelevant, "keep_above": form.keep_above, "floor": form.floor}
+    fit |= {"irrelevant": form.irrelevant, "exponent": form.exponent}
+    fit |= {"keep_above": form.keep_above, "floor": form.floor}
     return fit | {"n_bootstrap": conf.discover.n_bootstrap, "seed": conf.seed}
 
 

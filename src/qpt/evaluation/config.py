@@ -103,6 +103,7 @@ class ScalingFormConfig:
     link: str = one_of(LINKS)
     floor: float | None  # the bounded link's fixed end; None with the other links
     irrelevant: bool  # fit the leading correction b L^(-y) too
+    exponent: float | None  # that correction's y, fixed (an open edge: 1); None: fitted
     # what the sizes show at W_c (scaling.signature_z): curves that cross, or a peak that
     # narrows (a transition between two insulators, e.g. <r> of the Chern model at E = 0)
     signature: str = one_of(("crossing", "peak"))
@@ -115,6 +116,11 @@ class ScalingFormConfig:
             raise ValueError(
                 f"{prefix}floor={self.floor}: the fixed end of link=bounded, and only of it "
                 f"({prefix}link={self.link})"
+            )
+        if self.exponent is not None and not (self.irrelevant and self.exponent > 0):
+            raise ValueError(
+                f"{prefix}exponent={self.exponent}: the fixed y > 0 of the correction, with "
+                f"{prefix}irrelevant=true only (irrelevant={self.irrelevant})"
             )
 
 

@@ -8,8 +8,9 @@ metal's value to Poisson's 0.3863): Y = floor + (h - floor) / (1 + exp(-F)), h f
 grid whose range of x widens as L^(1/nu), a bare polynomial must bend to both ends at once.
 ``anchored`` fixes the curves' common value at W_c: Y = 1/2 (F(0) = 0 with the logistic link,
 F(0) = 1/2 without; with the bounded link, halfway between floor and h). ``irrelevant``
-adds the leading correction to scaling, b L^(-y) with y > 0 fitted, for small sizes whose
-curves do not yet cross at one point. The fit is weighted least squares over the points with
+adds the leading correction to scaling, b L^(-y) with y > 0 fitted (or fixed at ``exponent``
+where the correction's origin gives it, e.g. y = 1 for an open lattice's edge, whose share of
+the sites is ~1/L), for small sizes whose curves do not yet cross at one point. The fit is weighted least squares over the points with
 |Y - 1/2| < ``window`` (None: all points) and, for a peak, Y > ``keep_above`` (None: all):
 either keeps a fixed range of x at every L, where a polynomial F can hold, instead of a range
 that widens as L^(1/nu) with the largest size.
@@ -94,8 +95,19 @@ def _linked(f: np.ndarray, link: str, floor: float | None, plateau: float | None
     return f
 
 
-def _model(theta: np.ndarray, W, L, order: int, link: str, anchored: bool, irrelevant: bool, floor):
-    # theta: W_c, 1/nu, F's free coefficients, then the plateau (bounded), then b and y
+def _model(
+    theta: np.ndarray,
+    W,
+    L,
+    order: int,
+    link: str,
+    anchored: bool,
+    irrelevant: bool,
+    floor,
+    exponent,
+):
+    # theta: W_c, 1/nu, F's free coefficients, then the plateau (bounded), then b and y (y
+    # only where ``exponent`` is None)
     wc, inv_nu, rest = theta[0], theta[1], theta[2:]
     n_coef = order + 1 - anchored
     coeffs = rest[:n_coef]
@@ -105,8 +117,8 @@ def _model(theta: np.ndarray, W, L, order: int, link: str, anchored: bool, irrel
     f = np.polynomial.polynomial.polyval((W - wc) * L**inv_nu, coeffs)
     y = _linked(f, link, floor, plateau)
     if irrelevant:
-        b, exponent = rest[-2:]
-        y = y + b * L ** (-abs(exponent))
+        b, y_corr = (rest[-2], abs(rest[-1])) if exponent is None else (rest[-1], exponent)
+        y = y + b * L ** (-y_corr)
     return y, coeffs, plateau
 
 
@@ -126,18 +138,22 @@ def fit_scaling(
     irrelevant: bool = False,
     keep_above: float | None = None,
     floor: float | None = None,
+    exponent: float | None = None,
 ) -> ScalingFit:
     """Fit W_c and nu (and F's coefficients, and the correction) to curves of several sizes."""
     if link not in LINKS:
         raise ValueError(f"unknown link {link!r}: one of {LINKS}")
     if (link == "bounded") != (floor is not None):
         raise ValueError(f"floor={floor} goes with link='bounded' only (link={link!r})")
+    if exponent is not None and not (irrelevant and exponent > 0):
+        raise ValueError(f"exponent={exponent}: the fixed y > 0 of irrelevant=True only")
     W, L, P, sem = (np.asarray(a, float) for a in (W, L, P, sem))
     keep = fitted_points(P, window, keep_above)
     W, L, P, sigma = W[keep], L[keep], P[keep], np.maximum(sem[keep], SEM_FLOOR)
     sizes = sorted({int(v) for v in L})
     bounded = link == "bounded"
-    n_params = order + 3 - int(anchored) + int(bounded) + 2 * int(irrelevant)
+    n_correction = (1 if exponent is not None else 2) if irrelevant else 0
+    n_params = order + 3 - int(anchored) + int(bounded) + n_correction
     if len(sizes) < 2 or len(W) <= n_params:
         raise ValueError(
             f"finite-size scaling needs >= 2 sizes and > {n_params} points in the window; "
@@ -146,9 +162,9 @@ def fit_scaling(
     # start from a decreasing curve through 1/2 at W_c (logistic, or a line)
     sigmoid = [0.0, -1.0] if link != "identity" else [0.5, -0.5]
     coeffs0 = np.concatenate([sigmoid, np.zeros(order - 1)])
-    plateau0, correction0 = [P.max()] if bounded else [], [0.0, 1.0] if irrelevant else []
+    plateau0, correction0 = [P.max()] if bounded else [], [0.0, 1.0][:n_correction]
     theta0 = np.concatenate([[wc0, 1 / nu0], coeffs0[int(anchored) :], plateau0, correction0])
-    args = (order, link, anchored, irrelevant, floor)
+    args = (order, link, anchored, irrelevant, floor, exponent)
 
     def residuals(theta: np.ndarray) -> np.ndarray:
         return (_model(theta, W, L, *args)[0] - P) / sigma
@@ -164,7 +180,11 @@ def fit_scaling(
     wc_ci = (float(wc - z * s_wc), float(wc + z * s_wc))
     nu_ci = (float(1 / (inv_nu + z * s_inv)), float(nu_hi))
     _, coefficients, plateau = _model(res.x, W[:1], L[:1], *args)
-    y, b = (float(abs(res.x[-1])), float(res.x[-2])) if irrelevant else (None, None)
+    y, b = None, None
+    if irrelevant:
+        fixed = exponent is not None
+        y, b = (exponent, res.x[-1]) if fixed else (abs(res.x[-1]), res.x[-2])
+        y, b = float(y), float(b)
     plateau = float(plateau) if bounded else None
     fitted = (float(wc), float(1 / inv_nu), wc_ci, nu_ci, coefficients.tolist(), chi2, dof)
     form = (window, anchored, link, y, b, keep_above, floor, plateau)
