@@ -10,10 +10,10 @@ grid whose range of x widens as L^(1/nu), a bare polynomial must bend to both en
 F(0) = 1/2 without; with the bounded link, halfway between floor and h). ``irrelevant``
 adds the leading correction to scaling, b L^(-y) with y > 0 fitted (or fixed at ``exponent``
 where the correction's origin gives it, e.g. y = 1 for an open lattice's edge, whose share of
-the sites is ~1/L), for small sizes whose curves do not yet cross at one point. The fit is weighted least squares over the points with
-|Y - 1/2| < ``window`` (None: all points) and, for a peak, Y > ``keep_above`` (None: all):
-either keeps a fixed range of x at every L, where a polynomial F can hold, instead of a range
-that widens as L^(1/nu) with the largest size.
+the sites is ~1/L), for small sizes whose curves do not yet cross at one point. The fit is
+weighted least squares over the points with |Y - 1/2| < ``window`` (None: all points) and,
+for a peak, Y > ``keep_above`` (None: all): either keeps a fixed range of x at every L, where
+a polynomial F can hold, instead of a range that widens as L^(1/nu) with the largest size.
 
 Intervals. The fit's covariance (scaled by chi^2/dof when that exceeds 1) assumes the model is
 right and the errors Gaussian; :func:`bootstrap_scaling` instead refits resampled data (states
@@ -180,11 +180,10 @@ def fit_scaling(
     wc_ci = (float(wc - z * s_wc), float(wc + z * s_wc))
     nu_ci = (float(1 / (inv_nu + z * s_inv)), float(nu_hi))
     _, coefficients, plateau = _model(res.x, W[:1], L[:1], *args)
-    y, b = None, None
-    if irrelevant:
-        fixed = exponent is not None
-        y, b = (exponent, res.x[-1]) if fixed else (abs(res.x[-1]), res.x[-2])
-        y, b = float(y), float(b)
+    y = b = None
+    if irrelevant:  # b is the last parameter where y is fixed, else y is
+        y = float(exponent) if exponent is not None else float(abs(res.x[-1]))
+        b = float(res.x[-1] if exponent is not None else res.x[-2])
     plateau = float(plateau) if bounded else None
     fitted = (float(wc), float(1 / inv_nu), wc_ci, nu_ci, coefficients.tolist(), chi2, dof)
     form = (window, anchored, link, y, b, keep_above, floor, plateau)
