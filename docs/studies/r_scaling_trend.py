@@ -45,6 +45,14 @@ def load_config(overrides: list[str], output_dir: str) -> TrainConfig:
     return typed(cfg)
 
 
+def load_r_config(overrides: list[str], output_dir: str) -> TrainConfig:
+    """:func:`load_config` of a run with an <r> route; exits with a message otherwise."""
+    conf = load_config(overrides, output_dir)
+    if conf.discover is None or conf.discover.r is None:
+        raise SystemExit("the overrides name no <r> route (experiment=discover_...)")
+    return conf
+
+
 def fit_line(conf: TrainConfig, samples: dict, form, wc0: float) -> str:
     estimate = bootstrap_scaling(samples, **scaling_settings(conf, form, wc0))
     fit, (wlo, whi), (nlo, nhi) = estimate.fit, estimate.wc_ci, estimate.nu_ci
@@ -65,9 +73,7 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="train.py's overrides of the <r> run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
-        conf = load_config(args.overrides, out)
-        if conf.discover is None or conf.discover.r is None:
-            raise SystemExit("the overrides name no <r> route (experiment=discover_...)")
+        conf = load_r_config(args.overrides, out)
         samples = level_samples(conf)
     W = samples[min(samples)][0]
     grid = np.unique(W)

@@ -309,3 +309,48 @@ def _cell_edges(centres: np.ndarray) -> np.ndarray:
         return np.array([c[0] - 0.5, c[0] + 0.5])
     mid = (c[:-1] + c[1:]) / 2
     return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+
+
+def output_variance_peaks(
+    estimate, path: str | os.PathLike, *, reference_nu=None, title: str = ""
+) -> None:
+    """Left: the variance of the outputs across states at each (W, L), with each size's
+    fitted Gaussian; right: the widths against L on log axes, with the fitted L^(-1/nu) (and
+    a literature nu, dotted). ``estimate``: a
+    :class:`qpt.evaluation.output_variance.WidthExponent`."""
+    fig, (ax_v, ax_w) = plt.subplots(1, 2, figsize=(11, 4.2))
+    sizes = sorted(estimate.peaks)
+    for L in sizes:
+        p = estimate.peaks[L]
+        shown = ax_v.errorbar(p.W, p.variance, yerr=p.sem, fmt="o", ms=3, label=f"L = {L}")
+        w = np.linspace(p.W[0], p.W[-1], 200)
+        gauss = p.height * np.exp(-0.5 * ((w - p.centre) / p.width) ** 2) + p.baseline
+        ax_v.plot(w, gauss, "-", lw=1, color=shown[0].get_color())
+    ax_v.set(xlabel="disorder W", ylabel="variance of the output across states")
+    widths = np.array([estimate.peaks[L].width for L in sizes])
+    lo, hi = np.array([estimate.width_ci[L] for L in sizes]).T
+    ax_w.errorbar(sizes, widths, yerr=[widths - lo, hi - widths], fmt="o", label="fitted width")
+    line = np.geomspace(sizes[0], sizes[-1], 50)
+    anchor = np.exp(np.mean(np.log(widths) + np.log(sizes) / estimate.nu))
+    nlo, nhi = estimate.nu_ci
+    label = f"L^(-1/nu), nu = {estimate.nu:.2f} [{nlo:.2f}, {nhi:.2f}]"
+    ax_w.plot(line, anchor * line ** (-1 / estimate.nu), "k-", lw=1.5, label=label)
+    if reference_nu is not None:
+        ref = np.exp(np.mean(np.log(widths) + np.log(sizes) / reference_nu))
+        ax_w.plot(
+            line,
+            ref * line ** (-1 / reference_nu),
+            color="gray",
+            ls=":",
+            lw=1.5,
+            label=f"literature nu = {reference_nu}",
+        )
+    ax_w.set(xscale="log", yscale="log", xlabel="L", ylabel="width of the peak (sigma, in W)")
+    ax_w.set_xticks(sizes, [str(L) for L in sizes], minor=False)
+    ax_w.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax_w.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax_w.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
+    for ax in (ax_v, ax_w):
+        _legend_and_grid(ax, fontsize=7)
+    fig.suptitle(title)
+    _save(fig, path, dpi=110)
