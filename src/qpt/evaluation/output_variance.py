@@ -75,6 +75,8 @@ def output_variance(W: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.n
         variance[i] = d @ d / max(n - 1, 1)
         m4 = np.mean(d**4)
         sem[i] = math.sqrt(max(m4 - np.mean(d**2) ** 2, 0.0) / n)
+    # deep in a phase every state's output agrees (variance and sem ~0): keep such points
+    # finite-weighted, relative to the peak, so they do not pin the baseline alone
     return grid, variance, np.maximum(sem, SEM_FLOOR * variance.max())
 
 
