@@ -1,6 +1,6 @@
 """nu from the width of the output variance's peak (qpt.evaluation.output_variance): exact on
 a Gaussian, nu recovered from outputs that obey one-parameter scaling, an open interval
-where the peaks do not narrow, and errors where there is no peak."""
+where the peaks do not narrow, errors where there is no peak, and its figure."""
 
 import math
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
+from qpt.evaluation import plots
 from qpt.evaluation.output_variance import (
     fit_variance_peak,
     output_variance,
@@ -71,7 +72,7 @@ def test_nu_is_recovered_where_the_outputs_scale():
     assert widths == sorted(widths, reverse=True)
 
 
-def test_the_interval_covers_nu_at_the_network_routes_statistics():
+def test_the_interval_covers_nu_at_the_network_routes_statistics(tmp_path):
     """600 states a point and 3 networks, as the SU(2) network route: the 95% interval covers
     2.73 here (its coverage over many such data sets, and the recipe's bias at these
     statistics: docs/studies/network_output_variance.py --synthetic, docs/DISCOVERY.md)."""
@@ -80,6 +81,8 @@ def test_the_interval_covers_nu_at_the_network_routes_statistics():
     assert estimate.nu_ci[0] < 2.73 < estimate.nu_ci[1]
     for L, (lo, hi) in estimate.width_ci.items():
         assert lo < estimate.peaks[L].width < hi
+    plots.output_variance_peaks(estimate, tmp_path / "variance.png", reference_nu=2.73)
+    assert (tmp_path / "variance.png").stat().st_size > 10_000
 
 
 def test_peaks_that_do_not_narrow_leave_nu_open_above():
