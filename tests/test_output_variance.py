@@ -48,6 +48,7 @@ def test_a_gaussian_on_a_constant_is_fitted_exactly():
         (6.3, 0.9, 0.02, 0.004), rel=1e-6
     )
     assert peak.reduced_chi2 == pytest.approx(0.0, abs=1e-12)
+    assert peak.fitted(GRID) == pytest.approx(variance)
 
 
 def test_the_variance_is_of_the_outputs_averaged_over_the_networks():

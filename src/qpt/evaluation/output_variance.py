@@ -48,6 +48,10 @@ class VariancePeak:
     baseline: float
     reduced_chi2: float
 
+    def fitted(self, W: np.ndarray) -> np.ndarray:
+        """The fitted Gaussian on its constant at ``W``."""
+        return self.height * np.exp(-0.5 * ((W - self.centre) / self.width) ** 2) + self.baseline
+
 
 @dataclass(frozen=True)
 class WidthExponent:
@@ -89,7 +93,8 @@ def fit_variance_peak(L: int, W: np.ndarray, variance: np.ndarray, sem: np.ndarr
 
     def residuals(q: np.ndarray) -> np.ndarray:
         height, centre, log_width, baseline = q
-        model = height * np.exp(-0.5 * ((W - centre) / math.exp(log_width)) ** 2) + baseline
+        # np.exp, not math.exp: a trial step to a huge width gives inf, not OverflowError
+        model = height * np.exp(-0.5 * ((W - centre) / np.exp(log_width)) ** 2) + baseline
         return (model - variance) / sem
 
     start = [
@@ -100,7 +105,7 @@ def fit_variance_peak(L: int, W: np.ndarray, variance: np.ndarray, sem: np.ndarr
     ]
     fit = least_squares(residuals, start, method="lm")
     height, centre, log_width, baseline = fit.x
-    width = math.exp(log_width)
+    width = float(np.exp(log_width))
     if not (W[0] < centre < W[-1] and width < span and height > 0):
         raise ValueError(f"no variance peak inside the grid at L = {L}")
     chi2 = float(np.sum(fit.fun**2)) / (len(W) - 4)

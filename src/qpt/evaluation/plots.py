@@ -324,12 +324,13 @@ def output_variance_peaks(
         p = estimate.peaks[L]
         shown = ax_v.errorbar(p.W, p.variance, yerr=p.sem, fmt="o", ms=3, label=f"L = {L}")
         w = np.linspace(p.W[0], p.W[-1], 200)
-        gauss = p.height * np.exp(-0.5 * ((w - p.centre) / p.width) ** 2) + p.baseline
-        ax_v.plot(w, gauss, "-", lw=1, color=shown[0].get_color())
+        ax_v.plot(w, p.fitted(w), "-", lw=1, color=shown[0].get_color())
     ax_v.set(xlabel="disorder W", ylabel="variance of the output across states")
     widths = np.array([estimate.peaks[L].width for L in sizes])
     lo, hi = np.array([estimate.width_ci[L] for L in sizes]).T
-    ax_w.errorbar(sizes, widths, yerr=[widths - lo, hi - widths], fmt="o", label="fitted width")
+    # a percentile interval need not hold its estimate (a fit's bias): clip, never negative
+    yerr = np.maximum([widths - lo, hi - widths], 0)
+    ax_w.errorbar(sizes, widths, yerr=yerr, fmt="o", label="fitted width")
     line = np.geomspace(sizes[0], sizes[-1], 50)
     anchor = np.exp(np.mean(np.log(widths) + np.log(sizes) / estimate.nu))
     nlo, nhi = estimate.nu_ci
