@@ -137,8 +137,11 @@ def width_exponent(
     the same networks at every L), at least two sizes, with bootstrap intervals."""
     if len(samples) < 2:
         raise ValueError(f"the width's scaling needs two sizes or more, got {sorted(samples)}")
-    samples = {L: (np.asarray(W, float), np.asarray(v, float)) for L, (W, v) in samples.items()}
-    counts = {v.size // len(W) for W, v in samples.values()}
+    samples = {
+        L: (np.asarray(W, float), np.asarray(v, float).reshape(-1, len(W)))
+        for L, (W, v) in samples.items()
+    }
+    counts = {len(v) for _, v in samples.values()}
     if len(counts) != 1:
         raise ValueError(f"every size needs the same networks, got counts {sorted(counts)}")
     (n_networks,) = counts
@@ -151,7 +154,7 @@ def width_exponent(
         resampled = {}
         for L, (W, values) in samples.items():
             idx = states_within_w(W, rng)
-            resampled[L] = (W[idx], values.reshape(n_networks, -1)[networks][:, idx])
+            resampled[L] = (W[idx], values[networks][:, idx])
         try:
             drawn = variance_peaks(resampled)
         except ValueError:
