@@ -89,6 +89,16 @@ TRAIN_CASES = [
     (["experiment=discover_chern", "discover.bott.sizes=[16,12]"], "sizes=[16, 12]"),
     (["experiment=discover_su2", "discover.r.scaling.signature=bump"], "'bump'"),
     (["experiment=discover_su2", "discover.confusion.coarse_grain=5"], "coarse_grain=5"),
+    (["experiment=discover_su2", "discover.confusion.sizes=[32,30]"], "L=30"),  # 16 x 16 boxes
+    (
+        [
+            "experiment=discover_su2",
+            "discover.confusion.sizes=[32,48]",
+            "discover.confusion.coarse_grain=null",
+        ],
+        "sizes=[32, 48]",
+    ),
+    (["experiment=discover_su2", "discover.confusion.sizes=[]"], "sizes: empty"),
     (["experiment=discover_su2", "discover.r.realisations_by_size=[600,200]"], "[600, 200]"),
     (["experiment=discover_su2", "discover.sizes=[32,48]"], "states_per_w_by_size"),
 ]

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from mlflow.tracking import MlflowClient
 
 from qpt.config import typed
@@ -285,7 +286,7 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
         *TINY_NETWORK,
         # the largest size fewer, as discover_su2 (3D: too few states then for nu's interval)
         *(["discover.network.states_per_w_by_size=[8,6]"] if model == "su2" else []),
-        "discover.confusion.L=8",
+        "discover.confusion.sizes=[8]",
         # its own box size, as in discover_su2 (there 16 x 16 at L = 32), here every site
         *(["discover.confusion.coarse_grain=8"] if model == "su2" else []),
         "discover.confusion.states_per_w=4",
@@ -316,6 +317,34 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
     assert run.info.run_name == summary["run_name"] and run.info.status == "FINISHED"
     metrics = {"discover/network/W_c", "discover/network/nu_hi", "discover/confusion/maximum_z"}
     assert metrics <= set(run.data.metrics)
+
+
+def test_confusion_learns_several_sizes_together(tmp_run_dir, monkeypatch):
+    """``discover.confusion.sizes`` with two sizes: one network per trial learns both sizes'
+    grid states, as box weights of the same shape, each state once with its own W."""
+    import qpt.discovery as discovery
+
+    seen = {}
+    learn = discovery.learn_boundaries
+
+    def spy(conf, x, W, trials, meta):
+        seen.update(x=x, W=W, meta=meta)
+        return learn(conf, x, W, trials, meta)
+
+    monkeypatch.setattr(discovery, "learn_boundaries", spy)
+    overrides = ["experiment=discover_su2", *TINY_NETWORK, "discover.confusion.sizes=[8,12]"]
+    overrides += ["discover.confusion.coarse_grain=4", "discover.confusion.states_per_w=4"]
+    overrides += ["discover.confusion.replicas=1", "discover.confusion.epochs=1"]
+    overrides += [f"discover.{route}=null" for route in ("network", "r", "transfer_matrix")]
+    result = discovery.discover(compose_cfg(overrides))["routes"]["confusion"]
+    assert seen["x"].shape == (2 * 5 * 4, 1, 4, 4)
+    W, counts = np.unique(seen["W"], return_counts=True)
+    assert len(W) == 5 and set(counts) == {8}
+    # each state's box weights average to one (times the inputs' scale), whatever its size
+    means = seen["x"].mean(dim=(1, 2, 3))
+    assert torch.allclose(means, means[0].expand_as(means), rtol=1e-5)
+    assert seen["meta"]["sizes"] == [8, 12] and seen["meta"]["coarse_grain"] == 4
+    assert np.allclose(result.confusion.trials, (W[1:] + W[:-1]) / 2)
 
 
 def test_network_route_read_at_its_peak_reports_every_size(tmp_run_dir):

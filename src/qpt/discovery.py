@@ -8,7 +8,8 @@ figures, for comparison, and nothing else). The routes (docs/DISCOVERY.md):
   judges a W grid at each size; the curves P(W, L) are fitted with one-parameter scaling, and
   bootstrapped over states and networks (or, ``estimator: peak_position``, the largest size's
   curve is read at its maximum: :mod:`qpt.evaluation.peak`).
-* ``confusion``: learning by confusion at one size (:mod:`qpt.evaluation.confusion`).
+* ``confusion``: learning by confusion at one size or several together
+  (:mod:`qpt.evaluation.confusion`).
 * ``r``: the mean level-spacing ratio <r>(W, L), fitted with one-parameter scaling.
 * ``bott``: the disorder-averaged Bott index (Chern model) of several sizes, fitted with
   one-parameter scaling.
@@ -112,7 +113,7 @@ def cached_ensembles(conf: TrainConfig) -> list[tuple[Ensemble, int]]:
     if d.network:
         wanted += [(L, d.network.states_at(d.sizes, L)) for L in d.sizes]
     if d.confusion:
-        wanted.append((d.confusion.L, d.confusion.states_per_w))
+        wanted += [(L, d.confusion.states_per_w) for L in d.confusion.sizes]
     out = []
     for L, per_w in wanted:
         module = _training_states(conf, L)
@@ -251,19 +252,38 @@ def _sampling(conf: TrainConfig) -> dict[str, Any]:
 
 
 def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
-    """Confusion on the grid's states of one size. Only there: the ranges' states would leave
-    gaps in W, and a boundary in a gap is learned perfectly whatever the physics."""
+    """Confusion on the grid's states of the route's sizes (one network per trial and replica
+    learns all of them). Only the grid's: the ranges' states would leave gaps in W, and a
+    boundary in a gap is learned perfectly whatever the physics."""
     d, route = conf.discover, conf.discover.confusion
-    grid = conf.data.load(*grid_states(conf, route.L, route.states_per_w))
-    images, W, n = grid.images(), grid.W, route.coarse_grain or route.L
-    scale = np.float32(input_scale(n, conf.data.input_scale, images.ndim - 1))
-    inputs = coarse_grain(images, n, images.ndim - 1) if route.coarse_grain else images
-    x = torch.from_numpy(inputs * scale).unsqueeze(1)
-    order = np.random.default_rng(conf.seed).permutation(len(W))
-    val, train = order[: len(W) // 5], order[len(W) // 5 :]
+    inputs, W = [], []
+    for L in route.sizes:
+        grid = conf.data.load(*grid_states(conf, L, route.states_per_w))
+        images, n = grid.images(), route.coarse_grain or L
+        scale = np.float32(input_scale(n, conf.data.input_scale, images.ndim - 1))
+        boxes = coarse_grain(images, n, images.ndim - 1) if route.coarse_grain else images
+        inputs.append(boxes * scale)
+        W.append(grid.W)
+    x = torch.from_numpy(np.concatenate(inputs)).unsqueeze(1)
     w_values = np.array(d.grid.values())
     trials = (w_values[1:] + w_values[:-1]) / 2
-    meta = grid_meta(conf, route.L, route.coarse_grain)
+    meta = grid_meta(conf, max(route.sizes), route.coarse_grain) | {"sizes": route.sizes}
+    correct = learn_boundaries(conf, x, np.concatenate(W), trials, meta)
+    found = confusion_curve(trials, correct, n_bootstrap=d.n_bootstrap, seed=conf.seed)
+    shown = {"signature": "maximum", "signature_z": found.maximum_z}
+    return RouteResult("confusion", found.peak, found.peak_ci, confusion=found, **shown)
+
+
+def learn_boundaries(
+    conf: TrainConfig, x: torch.Tensor, W: np.ndarray, trials: np.ndarray, meta: dict[str, Any]
+) -> np.ndarray:
+    """Confusion's training: for each trial boundary, ``discover.confusion.replicas`` networks
+    (seeds ``conf.seed + replica``) learn the label W > boundary on four fifths of the inputs
+    ``x``. Returns ``correct[replica, trial, i]``: whether each got held-out input i right
+    (the same fifth for every trial)."""
+    route = conf.discover.confusion
+    order = np.random.default_rng(conf.seed).permutation(len(W))
+    val, train = order[: len(W) // 5], order[len(W) // 5 :]
     correct = np.empty((route.replicas, len(trials), len(val)), bool)
     for t, boundary in enumerate(trials):
         y = torch.from_numpy((W > boundary).astype(np.int64))
@@ -284,9 +304,7 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
             with torch.no_grad():
                 guess = clf.eval().probabilities(x[val]).argmax(dim=1)
             correct[replica, t] = (guess == y[val]).numpy()
-    found = confusion_curve(trials, correct, n_bootstrap=d.n_bootstrap, seed=conf.seed)
-    shown = {"signature": "maximum", "signature_z": found.maximum_z}
-    return RouteResult("confusion", found.peak, found.peak_ci, confusion=found, **shown)
+    return correct
 
 
 def grid_meta(conf: TrainConfig, L: int, boxes: int | None) -> dict[str, Any]:

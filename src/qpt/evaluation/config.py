@@ -149,20 +149,33 @@ class NetworkRoute:
 
 @dataclass
 class ConfusionRoute:
-    """Learning by confusion on the grid's states of one size: ``replicas`` networks per
-    trial boundary (the midpoints between grid values), each trained ``epochs`` epochs."""
+    """Learning by confusion on the grid's states: ``replicas`` networks per trial boundary
+    (the midpoints between grid values), each trained ``epochs`` epochs. With several
+    ``sizes`` one network per trial learns the states of all of them together (box weights
+    only): a boundary then agrees with every size's states only where the sizes' crossovers
+    meet, at W_c, as the network route's curves cross there."""
 
-    L: int = at_least(8)
-    states_per_w: int = at_least(1)  # states at each W of the discovery grid
+    sizes: list[int] = each_at_least(8)
+    states_per_w: int = at_least(1)  # states at each W of the discovery grid, at every size
     replicas: int = at_least(1)
     epochs: int = at_least(1)
     coarse_grain: int | None = at_least(1)  # n: its networks see n^d box weights; None: images
 
     def validate(self, prefix: str = "") -> None:
-        if self.coarse_grain and self.L % self.coarse_grain:
+        if not self.sizes:
+            raise ValueError(f"{prefix}sizes: empty; give at least one lattice size")
+        if len(set(self.sizes)) != len(self.sizes):
+            raise ValueError(f"{prefix}sizes={self.sizes}: a size appears twice")
+        if self.coarse_grain is None and len(self.sizes) > 1:
             raise ValueError(
-                f"{prefix}coarse_grain={self.coarse_grain}: L={self.L} is no multiple of it"
+                f"{prefix}sizes={self.sizes}: one network judges several sizes only on box "
+                "weights; set coarse_grain"
             )
+        for L in self.sizes:
+            if self.coarse_grain and L % self.coarse_grain:
+                raise ValueError(
+                    f"{prefix}coarse_grain={self.coarse_grain}: L={L} is no multiple of it"
+                )
 
 
 @dataclass
