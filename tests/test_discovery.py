@@ -74,6 +74,26 @@ def test_a_plateau_is_no_clear_interior_maximum():
     assert confusion_curve(trials, same, n_bootstrap=5, seed=1).maximum_z == 0.0
 
 
+def test_a_flat_top_is_reported_as_the_trials_it_spans():
+    """A W shape whose top is a plateau (errors 0.06 from 5.0 to 6.5, rising outside) has a
+    clear maximum, and its top spans the plateau: the data bracket the boundary there. A
+    sharp V has a top of one or two trials beside its point."""
+    rng = np.random.default_rng(3)
+    trials = np.linspace(3.0, 8.0, 21)
+    plateau = 0.06 + 0.04 * np.clip(np.abs(trials - 5.75) - 0.75, 0, None)
+    correct = rng.random((2, len(trials), 4000)) > plateau[None, :, None]
+    c = confusion_curve(trials, correct, n_bootstrap=20, seed=1)
+    assert c.maximum_z > 4
+    assert c.top[0] <= 5.25 and c.top[1] >= 6.25 and 4.5 <= c.top[0] and c.top[1] <= 7.0
+    sharp = 0.03 + 0.08 * np.abs(trials - 5.3)
+    correct = rng.random((2, len(trials), 4000)) > sharp[None, :, None]
+    c = confusion_curve(trials, correct, n_bootstrap=20, seed=1)
+    assert 5.0 <= c.top[0] <= c.top[1] <= 5.5 and c.top[1] - c.top[0] <= 0.25
+    floor = rng.random((2, len(trials), 100)) > 0.1
+    floor[:, 1:-1] = floor[:, :1]  # every interior trial alike: no interior maximum
+    assert np.isnan(confusion_curve(trials, floor, n_bootstrap=5, seed=1).top).all()
+
+
 @pytest.mark.parametrize(
     ("model", "W", "L"),
     [("su2", 6.0, 20), ("chern", 3.0, 20), ("ando", 8.0, 20), ("anderson3d", 16.5, 8)],

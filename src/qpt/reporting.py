@@ -23,7 +23,7 @@ from pytorch_lightning.loggers import Logger
 from qpt.data.cache import LoadedEnsemble
 from qpt.evaluation import plots
 from qpt.evaluation.config import GapSweepConfig
-from qpt.evaluation.confusion import ConfusionCurve
+from qpt.evaluation.confusion import TOP_Z, ConfusionCurve
 from qpt.evaluation.curves import Crossing, Curve
 from qpt.evaluation.evaluate import GapSweep, TransitionCurve, energy_tag
 from qpt.evaluation.fss import ScalingStudy
@@ -318,6 +318,8 @@ class RouteResult:
         if self.dropped is not None:
             values["W_c_without_smallest_L"] = self.dropped.wc
             values["nu_without_smallest_L"] = self.dropped.nu
+        if self.confusion is not None and np.isfinite(self.confusion.top[0]):
+            values |= dict(zip(("top_lo", "top_hi"), self.confusion.top, strict=True))
         for L, p in (self.peaks or {}).items():
             values |= {f"peak_L{L}": p.position, f"peak_L{L}_lo": p.ci[0], f"peak_L{L}_hi": p.ci[1]}
         values["minutes"] = self.minutes
@@ -353,6 +355,13 @@ def write_discovery(
         if r.peaks:
             by_size = (f"L = {L}: {interval_text(p.position, p.ci, 3)}" for L, p in r.peaks.items())
             rows += ["", f"{r.route}, the maximum of each size's curve: " + "; ".join(by_size)]
+        if r.confusion is not None and np.isfinite(r.confusion.top[0]):
+            lo, hi = r.confusion.top  # a flat top brackets W_c, whatever the interval says
+            rows += [
+                "",
+                f"{r.route}, the top of the accuracy (trials within {TOP_Z:g} paired errors of "
+                f"the highest): W' = {lo:g} ... {hi:g}",
+            ]
     table = out / "discovery.md"
     heading = f"# {model}, E = {energy:g}: the transition from two W ranges alone"
     table.write_text("\n".join([heading, "", *rows]) + "\n")

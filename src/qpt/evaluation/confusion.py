@@ -19,6 +19,12 @@ clearly it has one (``maximum_z``): the number of paired standard errors by whic
 accuracy rises above the lowest trial between it and each end (the weaker side counts). A
 network that reads W itself from the states (as well as the phase) learns every boundary
 about equally well, and the curve is a plateau with a "peak" anywhere along it.
+
+A clear maximum may still have a flat top: the curve also reports it (``top``), the trials
+around the peak whose accuracy lies within 2 paired standard errors of it. Where the top
+spans several trials the data bracket the transition there and do not say where in it; the
+bootstrap interval, which resamples only the networks and the states judged, can be
+narrower than such a top.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ class ConfusionCurve:
     peak_ci: tuple[float, float]
     n_bootstrap: int
     maximum_z: float  # paired standard errors from the peak down to the higher of its dips
+    top: tuple[float, float]  # the trials within TOP_Z paired errors of the peak (nan: none)
 
 
 def _interior_index(accuracy: np.ndarray) -> int | None:
@@ -77,6 +84,31 @@ def maximum_z(per_state: np.ndarray) -> float:
     return float(min(_paired_z(per_state[i] - per_state[j]) for j in dips))
 
 
+#: how many paired standard errors below the peak a trial may lie and still be on its top
+TOP_Z = 2.0
+
+
+def flat_top(trials: np.ndarray, per_state: np.ndarray) -> tuple[float, float]:
+    """The first and last trial of the run around the interior maximum of
+    ``per_state.mean(axis=1)`` (trials x validation states) whose accuracy the states do not
+    tell from the peak's: less than ``TOP_Z`` paired standard errors below it. (nan, nan)
+    without an interior maximum."""
+    accuracy = per_state.mean(axis=1)
+    i = _interior_index(accuracy)
+    if i is None:
+        return math.nan, math.nan
+
+    def on_top(j: int) -> bool:
+        return 0 <= j < len(trials) and _paired_z(per_state[i] - per_state[j]) < TOP_Z
+
+    lo, hi = i, i
+    while on_top(lo - 1):
+        lo -= 1
+    while on_top(hi + 1):
+        hi += 1
+    return float(trials[lo]), float(trials[hi])
+
+
 def _paired_z(difference: np.ndarray) -> float:
     """The mean of per-state differences in units of its standard error."""
     mean, error = difference.mean(), difference.std(ddof=1) / math.sqrt(len(difference))
@@ -110,4 +142,7 @@ def confusion_curve(
 
     peaks = np.array([interior_peak(trials, resampled_accuracy()) for _ in range(n_bootstrap)])
     interval, peak = percentile_interval(peaks, confidence), interior_peak(trials, accuracy)
-    return ConfusionCurve(trials, accuracy, sem, peak, interval, n_bootstrap, maximum_z(per_state))
+    top = flat_top(trials, per_state)
+    return ConfusionCurve(
+        trials, accuracy, sem, peak, interval, n_bootstrap, maximum_z(per_state), top
+    )

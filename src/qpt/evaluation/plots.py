@@ -186,6 +186,8 @@ def discovery(
             ax_a.errorbar(
                 c.trials, c.accuracy, yerr=c.sem, fmt="-o", ms=3, label="validation accuracy"
             )
+            if np.isfinite(c.top[0]):
+                ax_a.axvspan(*c.top, color="0.5", alpha=0.15, label="its top (within 2 errors)")
             ax_a.set(xlabel="trial boundary W'", ylabel="accuracy")
         else:
             for L, c in r.curves.items():
