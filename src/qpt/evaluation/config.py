@@ -152,8 +152,9 @@ class ConfusionRoute:
     """Learning by confusion on the grid's states: ``replicas`` networks per trial boundary
     (the midpoints between grid values), each trained ``epochs`` epochs. With several
     ``sizes`` one network per trial learns the states of all of them together (box weights
-    only): a boundary then agrees with every size's states only where the sizes' crossovers
-    meet, at W_c, as the network route's curves cross there."""
+    only), on the hope that only a boundary at W_c suits every size, as the network route's
+    curves cross there; on SU(2) that pull proved too weak to set the maximum
+    (docs/DISCOVERY.md)."""
 
     sizes: list[int] = each_at_least(8)
     states_per_w: int = at_least(1)  # states at each W of the discovery grid, at every size
