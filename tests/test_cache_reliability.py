@@ -26,6 +26,9 @@ def test_shard_sizes_coexist_in_one_root(tmp_path):
     a, b = small.load(16, checksum=True), large.load(16, checksum=True)
     assert a.images().tobytes() == b.images().tobytes() == generate_range(ens, 0, 16)[0].tobytes()
     assert a.info.tobytes() == b.info.tobytes()
+    # a block of states, across a shard's edge, reads as the same states of the whole
+    assert a.images(5, 13).tobytes() == a.images()[5:13].tobytes()
+    assert a.images(8, 99).shape == (8, *a.images().shape[1:])
     listed = {e["path"]: e for e in list_caches(tmp_path)}
     assert set(listed) == {str(small.dir), str(large.dir)}
     assert listed[str(small.dir)]["states"] == 24 and listed[str(large.dir)]["states"] == 16

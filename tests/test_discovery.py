@@ -12,8 +12,8 @@ from mlflow.tracking import MlflowClient
 from qpt.config import typed
 from qpt.data.ensemble import grid_ensemble
 from qpt.data.generation import generate_range
-from qpt.discovery import cached_ensembles, grid_states
-from qpt.evaluation.confusion import confusion_curve, interior_peak
+from qpt.discovery import cached_ensembles, discover, grid_states
+from qpt.evaluation.confusion import confusion_curve, draws_curve, interior_peak
 from qpt.evaluation.locators import bott_samples, gap_ratio_means
 from qpt.physics import get_model, levels_near
 from qpt.physics.observables import R_POISSON, gap_ratios
@@ -92,6 +92,33 @@ def test_a_flat_top_is_reported_as_the_trials_it_spans():
     floor = rng.random((2, len(trials), 100)) > 0.1
     floor[:, 1:-1] = floor[:, :1]  # every interior trial alike: no interior maximum
     assert np.isnan(confusion_curve(trials, floor, n_bootstrap=5, seed=1).top).all()
+
+
+def test_an_interval_over_draws_covers_where_one_draws_bootstrap_does_not():
+    """A flat top (errors 0.07 within 0.9 of 6.2, rising outside) whose trials each draw of
+    training states tilts by its own amount (0.012), 8 networks of 0.003 more, 1320 held-out
+    states: one draw's bootstrap, blind to the draw, covers 6.2 in about half the studies;
+    the Student-t interval over 6 draws' maxima in about 95%
+    (docs/studies/confusion_draws.py scans the settings)."""
+    trials = np.arange(4.25, 9.0, 0.5)
+    error = 0.07 + 0.04 * np.clip(np.abs(trials - 6.2) - 0.9, 0, None)
+
+    def draw(rng):
+        tilt = error + rng.normal(0, 0.012, len(trials)) + rng.normal(0, 0.003, (8, len(trials)))
+        return rng.random((8, len(trials), 1320)) > tilt[:, :, None]
+
+    covered = {"one draw's bootstrap": 0, "over draws": 0}
+    for study in range(40):
+        rng = np.random.default_rng(1000 + study)
+        draws = [draw(rng) for _ in range(6)]
+        lo, hi = confusion_curve(trials, draws[0], n_bootstrap=200, seed=study).peak_ci
+        covered["one draw's bootstrap"] += lo <= 6.2 <= hi
+        pooled = draws_curve(trials, draws)
+        covered["over draws"] += pooled.peak_ci[0] <= 6.2 <= pooled.peak_ci[1]
+        assert pooled.peak == pytest.approx(np.mean(pooled.draws)) and len(pooled.draws) == 6
+    assert covered["over draws"] >= 35 and covered["one draw's bootstrap"] <= 28, covered
+    with pytest.raises(ValueError, match="draws: 1"):
+        draws_curve(trials, draws[:1])
 
 
 @pytest.mark.parametrize(
@@ -339,24 +366,38 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
     assert metrics <= set(run.data.metrics)
 
 
+# the confusion route alone, in miniature
+CONFUSION_ALONE = [
+    "experiment=discover_su2",
+    *TINY_NETWORK,
+    "discover.confusion.coarse_grain=4",
+    "discover.confusion.states_per_w=4",
+    "discover.confusion.epochs=1",
+    *(f"discover.{route}=null" for route in ("network", "r", "transfer_matrix")),
+]
+
+
+def _spy_on_learning(monkeypatch) -> list[dict]:
+    """What each call of the confusion route's training is given (inputs, W, seed)."""
+    import qpt.discovery as discovery
+
+    seen, learn = [], discovery.learn_boundaries
+
+    def spy(conf, x, W, trials, meta, *, seed=None):
+        seen.append({"x": x, "W": W, "meta": meta, "seed": seed})
+        return learn(conf, x, W, trials, meta, seed=seed)
+
+    monkeypatch.setattr(discovery, "learn_boundaries", spy)
+    return seen
+
+
 def test_confusion_learns_several_sizes_together(tmp_run_dir, monkeypatch):
     """``discover.confusion.sizes`` with two sizes: one network per trial learns both sizes'
     grid states, as box weights of the same shape, each state once with its own W."""
-    import qpt.discovery as discovery
-
-    seen = {}
-    learn = discovery.learn_boundaries
-
-    def spy(conf, x, W, trials, meta):
-        seen.update(x=x, W=W, meta=meta)
-        return learn(conf, x, W, trials, meta)
-
-    monkeypatch.setattr(discovery, "learn_boundaries", spy)
-    overrides = ["experiment=discover_su2", *TINY_NETWORK, "discover.confusion.sizes=[8,12]"]
-    overrides += ["discover.confusion.coarse_grain=4", "discover.confusion.states_per_w=4"]
-    overrides += ["discover.confusion.replicas=1", "discover.confusion.epochs=1"]
-    overrides += [f"discover.{route}=null" for route in ("network", "r", "transfer_matrix")]
-    result = discovery.discover(compose_cfg(overrides))["routes"]["confusion"]
+    calls = _spy_on_learning(monkeypatch)
+    overrides = [*CONFUSION_ALONE, "discover.confusion.sizes=[8,12]"]
+    result = discover(compose_cfg([*overrides, "discover.confusion.replicas=1"]))
+    result, (seen,) = result["routes"]["confusion"], calls
     assert seen["x"].shape == (2 * 5 * 4, 1, 4, 4)
     W, counts = np.unique(seen["W"], return_counts=True)
     assert len(W) == 5 and set(counts) == {8}
@@ -365,6 +406,28 @@ def test_confusion_learns_several_sizes_together(tmp_run_dir, monkeypatch):
     assert torch.allclose(means, means[0].expand_as(means), rtol=1e-5)
     assert seen["meta"]["sizes"] == [8, 12] and seen["meta"]["coarse_grain"] == 4
     assert np.allclose(result.confusion.trials, (W[1:] + W[:-1]) / 2)
+
+
+def test_confusion_draws_are_disjoint_blocks_of_one_ensemble(tmp_run_dir, monkeypatch):
+    """``discover.confusion.draws=2``: the route learns twice, on consecutive blocks of one
+    grid ensemble (every W alike in each), with network seeds and held-out fifths of its own;
+    the first draw is the single route's, and W_c is the mean of the two maxima."""
+    seen = _spy_on_learning(monkeypatch)
+    overrides = [*CONFUSION_ALONE, "discover.confusion.sizes=[8]", "discover.confusion.replicas=2"]
+    cfg = compose_cfg([*overrides, "discover.confusion.draws=2"])
+    found = discover(cfg)["routes"]["confusion"]
+    first, second = seen
+    assert [first["seed"], second["seed"]] == [cfg.seed, cfg.seed + 2]
+    assert first["x"].shape == second["x"].shape == (5 * 4, 1, 4, 4)
+    assert not torch.equal(first["x"], second["x"])
+    for s in seen:
+        assert set(np.unique(s["W"], return_counts=True)[1]) == {4}
+    assert found.confusion.draws and len(found.confusion.draws) == 2
+    assert found.wc == pytest.approx(np.mean(found.confusion.draws), nan_ok=True)
+    assert found.confusion.accuracy.shape == (4,)
+    seen.clear()
+    discover(compose_cfg(overrides))  # one draw: the first block, the same seed
+    assert torch.equal(seen[0]["x"], first["x"]) and seen[0]["seed"] == cfg.seed
 
 
 def test_network_route_read_at_its_peak_reports_every_size(tmp_run_dir):

@@ -41,7 +41,7 @@ from qpt.data.datamodule import EigenstateDataModule, SizesDataModule
 from qpt.data.ensemble import Ensemble
 from qpt.data.testsets import TestSets
 from qpt.evaluation.config import LevelRoute
-from qpt.evaluation.confusion import confusion_curve
+from qpt.evaluation.confusion import confusion_curve, draws_curve
 from qpt.evaluation.curves import curve, fit_crossing
 from qpt.evaluation.evaluate import predict
 from qpt.evaluation.locators import (
@@ -113,7 +113,7 @@ def cached_ensembles(conf: TrainConfig) -> list[tuple[Ensemble, int]]:
     if d.network:
         wanted += [(L, d.network.states_at(d.sizes, L)) for L in d.sizes]
     if d.confusion:
-        wanted += [(L, d.confusion.states_per_w) for L in d.confusion.sizes]
+        wanted += [(L, d.confusion.states_per_w * d.confusion.draws) for L in d.confusion.sizes]
     out = []
     for L, per_w in wanted:
         module = _training_states(conf, L)
@@ -256,39 +256,57 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
     learns all of them). Only the grid's: the ranges' states would leave gaps in W, and a
     boundary in a gap is learned perfectly whatever the physics."""
     d, route = conf.discover, conf.discover.confusion
-    inputs, W = [], []
-    for L in route.sizes:
-        grid = conf.data.load(*grid_states(conf, L, route.states_per_w))
-        images, n = grid.images(), route.coarse_grain or L
-        scale = np.float32(input_scale(n, conf.data.input_scale, images.ndim - 1))
-        boxes = coarse_grain(images, n, images.ndim - 1) if route.coarse_grain else images
-        inputs.append(boxes * scale)
-        W.append(grid.W)
-    x = torch.from_numpy(np.concatenate(inputs)).unsqueeze(1)
     w_values = np.array(d.grid.values())
     trials = (w_values[1:] + w_values[:-1]) / 2
     meta = grid_meta(conf, max(route.sizes), route.coarse_grain) | {"sizes": route.sizes}
-    correct = learn_boundaries(conf, x, np.concatenate(W), trials, meta)
-    found = confusion_curve(trials, correct, n_bootstrap=d.n_bootstrap, seed=conf.seed)
+    grids = [
+        conf.data.load(*grid_states(conf, L, route.states_per_w * route.draws)) for L in route.sizes
+    ]
+    block = route.states_per_w * len(w_values)  # state i has W = w_values[i % n_w]
+    corrects = []
+    for draw in range(route.draws):  # each its own states, network seeds and held-out fifth
+        inputs, W = [], []
+        for L, grid in zip(route.sizes, grids, strict=True):
+            start, stop = draw * block, (draw + 1) * block
+            images, n = grid.images(start, stop), route.coarse_grain or L
+            scale = np.float32(input_scale(n, conf.data.input_scale, images.ndim - 1))
+            boxes = coarse_grain(images, n, images.ndim - 1) if route.coarse_grain else images
+            inputs.append(boxes * scale)
+            W.append(grid.W[start:stop])
+        x = torch.from_numpy(np.concatenate(inputs)).unsqueeze(1)
+        seed = conf.seed + draw * route.replicas
+        corrects.append(learn_boundaries(conf, x, np.concatenate(W), trials, meta, seed=seed))
+    if route.draws == 1:
+        found = confusion_curve(trials, corrects[0], n_bootstrap=d.n_bootstrap, seed=conf.seed)
+    else:
+        found = draws_curve(trials, corrects)
     shown = {"signature": "maximum", "signature_z": found.maximum_z}
     return RouteResult("confusion", found.peak, found.peak_ci, confusion=found, **shown)
 
 
 def learn_boundaries(
-    conf: TrainConfig, x: torch.Tensor, W: np.ndarray, trials: np.ndarray, meta: dict[str, Any]
+    conf: TrainConfig,
+    x: torch.Tensor,
+    W: np.ndarray,
+    trials: np.ndarray,
+    meta: dict[str, Any],
+    *,
+    seed: int | None = None,
 ) -> np.ndarray:
     """Confusion's training: for each trial boundary, ``discover.confusion.replicas`` networks
-    (seeds ``conf.seed + replica``) learn the label W > boundary on four fifths of the inputs
-    ``x``. Returns ``correct[replica, trial, i]``: whether each got held-out input i right
-    (the same fifth for every trial)."""
+    (seeds ``seed + replica``; ``seed`` defaults to ``conf.seed``) learn the label W > boundary
+    on four fifths of the inputs ``x``, a fifth drawn by ``seed``. Returns
+    ``correct[replica, trial, i]``: whether each got held-out input i right (the same fifth
+    for every trial)."""
     route = conf.discover.confusion
-    order = np.random.default_rng(conf.seed).permutation(len(W))
+    seed = conf.seed if seed is None else seed
+    order = np.random.default_rng(seed).permutation(len(W))
     val, train = order[: len(W) // 5], order[len(W) // 5 :]
     correct = np.empty((route.replicas, len(trials), len(val)), bool)
     for t, boundary in enumerate(trials):
         y = torch.from_numpy((W > boundary).astype(np.int64))
         for replica in range(route.replicas):
-            pl.seed_everything(conf.seed + replica, workers=True)
+            pl.seed_everything(seed + replica, workers=True)
             clf = PhaseClassifier(
                 conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
             )

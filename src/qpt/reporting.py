@@ -355,6 +355,12 @@ def write_discovery(
         if r.peaks:
             by_size = (f"L = {L}: {interval_text(p.position, p.ci, 3)}" for L, p in r.peaks.items())
             rows += ["", f"{r.route}, the maximum of each size's curve: " + "; ".join(by_size)]
+        if r.confusion is not None and r.confusion.draws:
+            maxima = ", ".join(f"{p:.3f}" for p in r.confusion.draws)
+            rows += [
+                "",
+                f"{r.route}, the maximum of each independent draw (W_c: their mean): {maxima}",
+            ]
         if r.confusion is not None and np.isfinite(r.confusion.top[0]):
             lo, hi = r.confusion.top  # a flat top brackets W_c, whatever the interval says
             rows += [

@@ -118,10 +118,15 @@ class LoadedEnsemble:
     def labels(self) -> np.ndarray:
         return self.info[:, 2].astype(np.int64)
 
-    def images(self) -> np.ndarray:
-        """All images as one in-memory array (small datasets and evaluation)."""
-        n = len(self)
-        return np.concatenate(self.shards)[:n] if self.shards else np.empty((0, 0, 0), np.float32)
+    def images(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Images ``start`` .. ``stop`` - 1 (default: all) as one in-memory array (small
+        datasets and evaluation); only the shards that hold them are read."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        if not self.shards or start >= stop:
+            return np.empty((0, 0, 0), np.float32)
+        first, last = start // self.shard_size, (stop - 1) // self.shard_size
+        offset = first * self.shard_size
+        return np.concatenate(self.shards[first : last + 1])[start - offset : stop - offset]
 
 
 class EnsembleCache:

@@ -154,13 +154,16 @@ class ConfusionRoute:
     ``sizes`` one network per trial learns the states of all of them together (box weights
     only), on the hope that only a boundary at W_c suits every size, as the network route's
     curves cross there; on SU(2) that pull proved too weak to set the maximum
-    (docs/DISCOVERY.md)."""
+    (docs/DISCOVERY.md). With ``draws`` > 1 the route is repeated on that many independent
+    draws of ``states_per_w`` states (the first is the single route's) and W_c is the mean of
+    their maxima, with a Student-t interval over them (``qpt.evaluation.confusion``)."""
 
     sizes: list[int] = each_at_least(8)
     states_per_w: int = at_least(1)  # states at each W of the discovery grid, at every size
     replicas: int = at_least(1)
     epochs: int = at_least(1)
     coarse_grain: int | None = at_least(1)  # n: its networks see n^d box weights; None: images
+    draws: int = at_least(1)  # independent draws of states, networks and held-out states
 
     def validate(self, prefix: str = "") -> None:
         if not self.sizes:

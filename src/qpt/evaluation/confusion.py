@@ -25,6 +25,13 @@ around the peak whose accuracy lies within 2 paired standard errors of it. Where
 spans several trials the data bracket the transition there and do not say where in it; the
 bootstrap interval, which resamples only the networks and the states judged, can be
 narrower than such a top.
+
+What neither bootstrap resamples is the draw of the training states: a network trained on
+other states of the same W may prefer another trial of a flat top. ``draws_curve`` takes
+that in by repeating the whole route on independent draws of states (each with its own
+networks and held-out states): W_c is the mean of the draws' maxima, with a Student-t
+interval over them. On a flat top, where each draw's maximum lands anywhere on it, that
+mean estimates the top's centre.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import t as student_t
 
 from qpt.evaluation.curves import parabola_vertex, percentile_interval
 
@@ -47,6 +55,7 @@ class ConfusionCurve:
     n_bootstrap: int
     maximum_z: float  # paired standard errors from the peak down to the higher of its dips
     top: tuple[float, float]  # the trials within TOP_Z paired errors of the peak (nan: none)
+    draws: tuple[float, ...] = ()  # each independent draw's maximum (draws_curve), else none
 
 
 def _interior_index(accuracy: np.ndarray) -> int | None:
@@ -145,4 +154,36 @@ def confusion_curve(
     top = flat_top(trials, per_state)
     return ConfusionCurve(
         trials, accuracy, sem, peak, interval, n_bootstrap, maximum_z(per_state), top
+    )
+
+
+def draws_curve(
+    trials: np.ndarray, corrects: list[np.ndarray], *, confidence: float = 0.95
+) -> ConfusionCurve:
+    """``corrects[d][r, t, i]``: ``confusion_curve``'s ``correct`` for each of several
+    independent draws d (its own training states, networks and held-out states). The mean of
+    the draws' maxima, with a Student-t interval over them (NaN if a draw has none); the
+    curve, ``maximum_z`` and top are those of every draw's held-out states pooled."""
+    if len(corrects) < 2:
+        raise ValueError(f"draws: {len(corrects)}; an interval over draws needs at least two")
+    trials = np.asarray(trials, float)
+    per_state = np.concatenate([np.asarray(c, float).mean(axis=0) for c in corrects], axis=1)
+    accuracy, n = per_state.mean(axis=1), per_state.shape[1]
+    sem = per_state.std(axis=1, ddof=1) / math.sqrt(n)
+    peaks = np.array(
+        [interior_peak(trials, np.asarray(c, float).mean(axis=(0, 2))) for c in corrects]
+    )
+    mean, spread = float(peaks.mean()), float(peaks.std(ddof=1)) / math.sqrt(len(peaks))
+    half = float(student_t.ppf((1 + confidence) / 2, len(peaks) - 1)) * spread
+    top = flat_top(trials, per_state)
+    return ConfusionCurve(
+        trials,
+        accuracy,
+        sem,
+        mean,
+        (mean - half, mean + half),
+        0,
+        maximum_z(per_state),
+        top,
+        tuple(float(p) for p in peaks),
     )

@@ -188,6 +188,10 @@ def discovery(
             )
             if np.isfinite(c.top[0]):
                 ax_a.axvspan(*c.top, color="0.5", alpha=0.15, label="its top (within 2 errors)")
+            for i, p in enumerate(c.draws):  # an interval over draws: where each peaked
+                ax_a.axvline(
+                    p, color="C1", lw=0.8, alpha=0.6, label=None if i else "each draw's maximum"
+                )
             ax_a.set(xlabel="trial boundary W'", ylabel="accuracy")
         else:
             for L, c in r.curves.items():
