@@ -192,8 +192,9 @@ def _fit_network(
 
 
 def _quiet_trainer(conf: TrainConfig, callbacks: list, **overrides: Any) -> pl.Trainer:
-    """The configured trainer without loggers or progress bar: discovery trains many networks."""
-    quiet = {"logger": False, "enable_progress_bar": False}
+    """The configured trainer without loggers, progress bar or model summary: discovery trains
+    many networks (the confusion route hundreds), whose summaries would fill the run's log."""
+    quiet = {"logger": False, "enable_progress_bar": False, "enable_model_summary": False}
     return instantiate(conf.trainer, callbacks=callbacks, **quiet, **overrides)
 
 
@@ -207,7 +208,7 @@ def network_route(conf: TrainConfig, out: Path) -> RouteResult:
     grids = {L: conf.data.load(*grid_states(conf, L, route.states_at(d.sizes, L))) for L in d.sizes}
     probabilities = {L: [] for L in d.sizes}
     for replica in range(route.replicas):
-        pl.seed_everything(conf.seed + replica, workers=True)
+        pl.seed_everything(conf.seed + replica, workers=True, verbose=False)
         meta = modules[0].describe() | {"sizes": d.sizes}
         clf = PhaseClassifier(
             conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
@@ -306,7 +307,7 @@ def learn_boundaries(
     for t, boundary in enumerate(trials):
         y = torch.from_numpy((W > boundary).astype(np.int64))
         for replica in range(route.replicas):
-            pl.seed_everything(seed + replica, workers=True)
+            pl.seed_everything(seed + replica, workers=True, verbose=False)
             clf = PhaseClassifier(
                 conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
             )
