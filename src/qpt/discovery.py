@@ -8,8 +8,8 @@ figures, for comparison, and nothing else). The routes (docs/DISCOVERY.md):
   judges a W grid at each size; the curves P(W, L) are fitted with one-parameter scaling, and
   bootstrapped over states and networks (or, ``estimator: peak_position``, the largest size's
   curve is read at its maximum: :mod:`qpt.evaluation.peak`).
-* ``confusion``: learning by confusion at one size or several together
-  (:mod:`qpt.evaluation.confusion`).
+* ``confusion``: learning by confusion at one size or several together, once or over
+  independent draws of states (:mod:`qpt.evaluation.confusion`).
 * ``r``: the mean level-spacing ratio <r>(W, L), fitted with one-parameter scaling.
 * ``bott``: the disorder-averaged Bott index (Chern model) of several sizes, fitted with
   one-parameter scaling.
