@@ -167,12 +167,11 @@ def draws_curve(
     if len(corrects) < 2:
         raise ValueError(f"draws: {len(corrects)}; an interval over draws needs at least two")
     trials = np.asarray(trials, float)
-    per_state = np.concatenate([np.asarray(c, float).mean(axis=0) for c in corrects], axis=1)
+    per_draw = [np.asarray(c, float).mean(axis=0) for c in corrects]  # (trials, states) each
+    peaks = np.array([interior_peak(trials, p.mean(axis=1)) for p in per_draw])
+    per_state = np.concatenate(per_draw, axis=1)
     accuracy, n = per_state.mean(axis=1), per_state.shape[1]
     sem = per_state.std(axis=1, ddof=1) / math.sqrt(n)
-    peaks = np.array(
-        [interior_peak(trials, np.asarray(c, float).mean(axis=(0, 2))) for c in corrects]
-    )
     mean, spread = float(peaks.mean()), float(peaks.std(ddof=1)) / math.sqrt(len(peaks))
     half = float(student_t.ppf((1 + confidence) / 2, len(peaks) - 1)) * spread
     top = flat_top(trials, per_state)
