@@ -140,9 +140,7 @@ def confusion_curve(
     trials = np.asarray(trials, float)
     correct = np.asarray(correct, float)
     per_state = correct.mean(axis=0)  # (trials, states)
-    accuracy = per_state.mean(axis=1)
     replicas, n = correct.shape[0], correct.shape[2]
-    sem = per_state.std(axis=1, ddof=1) / math.sqrt(n)
     rng = np.random.default_rng(seed)
 
     def resampled_accuracy() -> np.ndarray:
@@ -150,11 +148,8 @@ def confusion_curve(
         return correct[networks].mean(axis=0) @ np.bincount(states, minlength=n) / n
 
     peaks = np.array([interior_peak(trials, resampled_accuracy()) for _ in range(n_bootstrap)])
-    interval, peak = percentile_interval(peaks, confidence), interior_peak(trials, accuracy)
-    top = flat_top(trials, per_state)
-    return ConfusionCurve(
-        trials, accuracy, sem, peak, interval, n_bootstrap, maximum_z(per_state), top
-    )
+    peak = interior_peak(trials, per_state.mean(axis=1))
+    return _curve(trials, per_state, peak, percentile_interval(peaks, confidence), n_bootstrap)
 
 
 def draws_curve(
@@ -169,20 +164,23 @@ def draws_curve(
     trials = np.asarray(trials, float)
     per_draw = [np.asarray(c, float).mean(axis=0) for c in corrects]  # (trials, states) each
     peaks = np.array([interior_peak(trials, p.mean(axis=1)) for p in per_draw])
-    per_state = np.concatenate(per_draw, axis=1)
-    accuracy, n = per_state.mean(axis=1), per_state.shape[1]
-    sem = per_state.std(axis=1, ddof=1) / math.sqrt(n)
     mean, spread = float(peaks.mean()), float(peaks.std(ddof=1)) / math.sqrt(len(peaks))
     half = float(student_t.ppf((1 + confidence) / 2, len(peaks) - 1)) * spread
-    top = flat_top(trials, per_state)
-    return ConfusionCurve(
-        trials,
-        accuracy,
-        sem,
-        mean,
-        (mean - half, mean + half),
-        0,
-        maximum_z(per_state),
-        top,
-        tuple(float(p) for p in peaks),
-    )
+    pooled = np.concatenate(per_draw, axis=1)
+    return _curve(trials, pooled, mean, (mean - half, mean + half), 0, tuple(map(float, peaks)))
+
+
+def _curve(
+    trials: np.ndarray,
+    per_state: np.ndarray,
+    peak: float,
+    interval: tuple[float, float],
+    n_bootstrap: int,
+    draws: tuple[float, ...] = (),
+) -> ConfusionCurve:
+    """The curve of ``per_state`` (trials x held-out states) with its estimate: the accuracy,
+    its standard error, ``maximum_z`` and the top all come from the same states."""
+    accuracy, n = per_state.mean(axis=1), per_state.shape[1]
+    sem = per_state.std(axis=1, ddof=1) / math.sqrt(n)
+    z, top = maximum_z(per_state), flat_top(trials, per_state)
+    return ConfusionCurve(trials, accuracy, sem, peak, interval, n_bootstrap, z, top, draws)
