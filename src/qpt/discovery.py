@@ -36,6 +36,7 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader, TensorDataset
 
 from qpt.config import TrainConfig, typed
+from qpt.data.cache import LoadedEnsemble
 from qpt.data.config import input_scale
 from qpt.data.datamodule import EigenstateDataModule, SizesDataModule
 from qpt.data.ensemble import Ensemble
@@ -257,32 +258,51 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
     learns all of them). Only the grid's: the ranges' states would leave gaps in W, and a
     boundary in a gap is learned perfectly whatever the physics."""
     d, route = conf.discover, conf.discover.confusion
-    w_values = np.array(d.grid.values())
-    trials = (w_values[1:] + w_values[:-1]) / 2
+    trials = confusion_trials(conf)
     meta = grid_meta(conf, max(route.sizes), route.coarse_grain) | {"sizes": route.sizes}
-    grids = [
-        conf.data.load(*grid_states(conf, L, route.states_per_w * route.draws)) for L in route.sizes
-    ]
-    block = route.states_per_w * len(w_values)  # state i has W = w_values[i % n_w]
+    grids = confusion_grids(conf)
     corrects = []
     for draw in range(route.draws):  # each its own states, network seeds and held-out fifth
-        inputs, W = [], []
-        for L, grid in zip(route.sizes, grids, strict=True):
-            start, stop = draw * block, (draw + 1) * block
-            images, n = grid.images(start, stop), route.coarse_grain or L
-            scale = np.float32(input_scale(n, conf.data.input_scale, images.ndim - 1))
-            boxes = coarse_grain(images, n, images.ndim - 1) if route.coarse_grain else images
-            inputs.append(boxes * scale)
-            W.append(grid.W[start:stop])
-        x = torch.from_numpy(np.concatenate(inputs)).unsqueeze(1)
+        x, W = draw_inputs(conf, grids, draw)
         seed = conf.seed + draw * route.replicas
-        corrects.append(learn_boundaries(conf, x, np.concatenate(W), trials, meta, seed=seed))
+        corrects.append(learn_boundaries(conf, x, W, trials, meta, seed=seed))
     if route.draws == 1:
         found = confusion_curve(trials, corrects[0], n_bootstrap=d.n_bootstrap, seed=conf.seed)
     else:
         found = draws_curve(trials, corrects)
     shown = {"signature": "maximum", "signature_z": found.maximum_z}
     return RouteResult("confusion", found.peak, found.peak_ci, confusion=found, **shown)
+
+
+def confusion_trials(conf: TrainConfig) -> np.ndarray:
+    """The trial boundaries: the midpoints of the discovery grid."""
+    w_values = np.array(conf.discover.grid.values())
+    return (w_values[1:] + w_values[:-1]) / 2
+
+
+def confusion_grids(conf: TrainConfig) -> list[LoadedEnsemble]:
+    """Each confusion size's grid, ``states_per_w`` a W for every draw (generated if absent)."""
+    route = conf.discover.confusion
+    per_w = route.states_per_w * route.draws
+    return [conf.data.load(*grid_states(conf, L, per_w)) for L in route.sizes]
+
+
+def draw_inputs(
+    conf: TrainConfig, grids: list[LoadedEnsemble], draw: int
+) -> tuple[torch.Tensor, np.ndarray]:
+    """Draw ``draw``'s network inputs (states x 1 x n x n, every size's) and their W: the
+    ``draw``-th consecutive block of ``states_per_w`` states a W of each size's grid."""
+    route = conf.discover.confusion
+    block = route.states_per_w * len(conf.discover.grid.values())  # state i: W = w[i % n_w]
+    start, stop = draw * block, (draw + 1) * block
+    inputs, W = [], []
+    for L, grid in zip(route.sizes, grids, strict=True):
+        images, n = grid.images(start, stop), route.coarse_grain or L
+        scale = np.float32(input_scale(n, conf.data.input_scale, images.ndim - 1))
+        boxes = coarse_grain(images, n, images.ndim - 1) if route.coarse_grain else images
+        inputs.append(boxes * scale)
+        W.append(grid.W[start:stop])
+    return torch.from_numpy(np.concatenate(inputs)).unsqueeze(1), np.concatenate(W)
 
 
 def learn_boundaries(
