@@ -356,9 +356,9 @@ def test_discovery_run_end_to_end(tmp_run_dir, model):
     out = tmp_run_dir / cfg.hydra.runtime.output_dir
     record = json.loads((out / "discovery.json").read_text())
     assert [r["route"] for r in record["routes"]] == routes
-    assert (out / "discovery.png").stat().st_size > 10_000 and "| network |" in (
-        out / "discovery.md"
-    ).read_text()
+    table = (out / "discovery.md").read_text()
+    assert (out / "discovery.png").stat().st_size > 10_000 and "| network |" in table
+    assert "confusion, one draw of training states: its interval" in table
     client = MlflowClient(f"sqlite:///{tmp_run_dir}/mlflow.db")
     (run,) = client.search_runs([client.get_experiment_by_name(f"qpt-{model}").experiment_id])
     assert run.info.run_name == summary["run_name"] and run.info.status == "FINISHED"
@@ -383,9 +383,11 @@ def _spy_on_learning(monkeypatch) -> list[dict]:
 
     seen, learn = [], discovery.learn_boundaries
 
-    def spy(conf, x, W, trials, meta, *, seed=None):
-        seen.append({"x": x, "W": W, "meta": meta, "seed": seed})
-        return learn(conf, x, W, trials, meta, seed=seed)
+    def spy(conf, x, W, trials, meta, *, seed=None, judged=None):
+        correct = learn(conf, x, W, trials, meta, seed=seed, judged=judged)
+        seen.append({"x": x, "W": W, "meta": meta, "seed": seed, "judged": judged})
+        seen[-1]["correct"] = correct
+        return correct
 
     monkeypatch.setattr(discovery, "learn_boundaries", spy)
     return seen
@@ -425,9 +427,34 @@ def test_confusion_draws_are_disjoint_blocks_of_one_ensemble(tmp_run_dir, monkey
     assert found.confusion.draws and len(found.confusion.draws) == 2
     assert found.wc == pytest.approx(np.mean(found.confusion.draws), nan_ok=True)
     assert found.confusion.accuracy.shape == (4,)
+    table = (tmp_run_dir / cfg.hydra.runtime.output_dir / "discovery.md").read_text()
+    assert "each independent draw" in table and "one draw of training states" not in table
     seen.clear()
     discover(compose_cfg(overrides))  # one draw: the first block, the same seed
     assert torch.equal(seen[0]["x"], first["x"]) and seen[0]["seed"] == cfg.seed
+
+
+def test_confusion_judging_blocks_are_fresh_states_after_every_draws_own(tmp_run_dir, monkeypatch):
+    """``discover.confusion.judging_blocks=1``: each draw's networks are judged on their
+    held-out fifth, as without it (the same outcomes), then on a block of grid states that
+    follows every draw's own, one per draw, every W alike; no training state among them."""
+    seen = _spy_on_learning(monkeypatch)
+    overrides = [*CONFUSION_ALONE, "discover.confusion.sizes=[8]", "discover.confusion.replicas=2"]
+    overrides.append("discover.confusion.draws=2")
+    discover(compose_cfg(overrides))
+    plain = [dict(s) for s in seen]
+    seen.clear()
+    discover(compose_cfg([*overrides, "discover.confusion.judging_blocks=1"]))
+    fifth = len(plain[0]["W"]) // 5
+    trained = [s["x"] for s in seen]
+    for before, after in zip(plain, seen, strict=True):
+        assert torch.equal(before["x"], after["x"]) and before["seed"] == after["seed"]
+        x, W = after["judged"]
+        assert x.shape == after["x"].shape and set(np.unique(W, return_counts=True)[1]) == {4}
+        assert not any(torch.equal(x, t) for t in trained)
+        assert after["correct"].shape[2] == fifth + len(W)
+        np.testing.assert_array_equal(after["correct"][:, :, :fifth], before["correct"])
+    assert not torch.equal(seen[0]["judged"][0], seen[1]["judged"][0])
 
 
 def test_network_route_read_at_its_peak_reports_every_size(tmp_run_dir):

@@ -11,14 +11,24 @@ bootstrap interval (over its networks and held-out states: ``confusion_curve``) 
 and how often the Student-t interval over the 6 draws' maxima does (``draws_curve``), with
 the median widths, and the mean and spread of the draws' estimate.
 
+With ``--runs``, the same t-interval on real draws instead: the maxima of the named runs'
+draws (their ``discovery.json``) pooled are the distribution, their mean the known answer.
+For n = 6, 12 and 24 draws resampled from it, how often the t-interval covers that mean;
+and, the runs' draws shuffled among the runs, how often a run's draws scatter as little as
+the tightest run's did (a test that every run's draws come from one distribution).
+
     .venv/bin/python docs/studies/confusion_draws.py [--studies 100]
+    .venv/bin/python docs/studies/confusion_draws.py --runs RUN_DIR [RUN_DIR ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
+from scipy.stats import t as student_t
 
 from qpt.evaluation.confusion import confusion_curve, draws_curve
 
@@ -66,10 +76,43 @@ def study(wc: float, half: float, draw_sd: float, studies: int) -> str:
     )
 
 
+def run_draws(run: Path) -> np.ndarray:
+    """The maxima of a run's confusion draws, from its ``discovery.json``."""
+    routes = json.loads((run / "discovery.json").read_text())["routes"]
+    found = [r["confusion"] for r in routes if r["route"] == "confusion"]
+    if not found or len(found[0]["draws"]) < 2:
+        raise SystemExit(f"{run}: no confusion route with draws in discovery.json")
+    return np.array(found[0]["draws"])
+
+
+def empirical(runs: list[Path], resamples: int = 20000) -> None:
+    draws = [run_draws(run) for run in runs]
+    pooled = np.concatenate(draws)
+    truth, rng = pooled.mean(), np.random.default_rng(0)
+    print(f"{len(pooled)} draws of {len(runs)} runs: mean {truth:.3f}, sd {pooled.std(ddof=1):.3f}")
+    print("| draws | t-interval covers the mean | median half-width |\n|---|---|---|")
+    for n in (6, 12, 24):
+        sample = rng.choice(pooled, (resamples, n))
+        half = student_t.ppf(0.975, n - 1) * sample.std(axis=1, ddof=1) / np.sqrt(n)
+        covered = np.abs(sample.mean(axis=1) - truth) <= half
+        print(f"| {n} | {covered.mean():.3f} | {np.median(half):.3f} |")
+    spreads = [d.std(ddof=1) for d in draws]
+    tightest, sizes = min(spreads), np.cumsum([len(d) for d in draws])[:-1]
+    shuffled = (np.split(rng.permutation(pooled), sizes) for _ in range(resamples))
+    as_tight = sum([min(g.std(ddof=1) for g in groups) <= tightest for groups in shuffled])
+    spread_list = ", ".join(f"{s:.3f}" for s in spreads)
+    print(f"runs' spreads {spread_list}; with the draws shuffled among the runs, one as tight as")
+    print(f"{tightest:.3f} in {as_tight} of {resamples} shuffles")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--studies", type=int, default=100)
+    parser.add_argument("--runs", type=Path, nargs="+", help="runs with confusion draws")
     args = parser.parse_args()
+    if args.runs:
+        empirical(args.runs)
+        return
     print(
         "| W_c | top half-width | draw tilt | one draw's bootstrap covers (width) "
         f"| t over {DRAWS} draws covers (width) | estimate: mean (spread) |"

@@ -265,7 +265,8 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
     for draw in range(route.draws):  # each its own states, network seeds and held-out fifth
         x, W = draw_inputs(conf, grids, draw)
         seed = conf.seed + draw * route.replicas
-        corrects.append(learn_boundaries(conf, x, W, trials, meta, seed=seed))
+        judged = judging_inputs(conf, grids, draw)
+        corrects.append(learn_boundaries(conf, x, W, trials, meta, seed=seed, judged=judged))
     if route.draws == 1:
         found = confusion_curve(trials, corrects[0], n_bootstrap=d.n_bootstrap, seed=conf.seed)
     else:
@@ -281,20 +282,40 @@ def confusion_trials(conf: TrainConfig) -> np.ndarray:
 
 
 def confusion_grids(conf: TrainConfig) -> list[LoadedEnsemble]:
-    """Each confusion size's grid, ``states_per_w`` a W for every draw (generated if absent)."""
+    """Each confusion size's grid: a block of ``states_per_w`` states a W for every draw, then
+    ``judging_blocks`` more for every draw (generated if absent)."""
     route = conf.discover.confusion
-    per_w = route.states_per_w * route.draws
+    per_w = route.states_per_w * route.draws * (1 + route.judging_blocks)
     return [conf.data.load(*grid_states(conf, L, per_w)) for L in route.sizes]
 
 
 def draw_inputs(
     conf: TrainConfig, grids: list[LoadedEnsemble], draw: int
 ) -> tuple[torch.Tensor, np.ndarray]:
-    """Draw ``draw``'s network inputs (states x 1 x n x n, every size's) and their W: the
-    ``draw``-th consecutive block of ``states_per_w`` states a W of each size's grid."""
+    """Draw ``draw``'s training and held-out states: block ``draw`` of every size's grid."""
+    return block_inputs(conf, grids, draw)
+
+
+def judging_inputs(
+    conf: TrainConfig, grids: list[LoadedEnsemble], draw: int
+) -> tuple[torch.Tensor, np.ndarray] | None:
+    """The blocks only draw ``draw``'s networks judge (after every draw's own), or None."""
+    route = conf.discover.confusion
+    if not route.judging_blocks:
+        return None
+    first = route.draws + draw * route.judging_blocks
+    blocks = [block_inputs(conf, grids, b) for b in range(first, first + route.judging_blocks)]
+    return torch.cat([x for x, _ in blocks]), np.concatenate([W for _, W in blocks])
+
+
+def block_inputs(
+    conf: TrainConfig, grids: list[LoadedEnsemble], block_index: int
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The network inputs (states x 1 x n x n, every size's) of the ``block_index``-th
+    consecutive block of ``states_per_w`` states a W of each size's grid, and their W."""
     route = conf.discover.confusion
     block = route.states_per_w * len(conf.discover.grid.values())  # state i: W = w[i % n_w]
-    start, stop = draw * block, (draw + 1) * block
+    start, stop = block_index * block, (block_index + 1) * block
     inputs, W = [], []
     for L, grid in zip(route.sizes, grids, strict=True):
         images, n = grid.images(start, stop), route.coarse_grain or L
@@ -313,17 +334,20 @@ def learn_boundaries(
     meta: dict[str, Any],
     *,
     seed: int | None = None,
+    judged: tuple[torch.Tensor, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Confusion's training: for each trial boundary, ``discover.confusion.replicas`` networks
     (seeds ``seed + replica``; ``seed`` defaults to ``conf.seed``) learn the label W > boundary
     on four fifths of the inputs ``x``, a fifth drawn by ``seed``. Returns
     ``correct[replica, trial, i]``: whether each got held-out input i right (the same fifth
-    for every trial)."""
+    for every trial), then each of the inputs ``judged`` (x, W), which no network saw."""
     route = conf.discover.confusion
     seed = conf.seed if seed is None else seed
     order = np.random.default_rng(seed).permutation(len(W))
     val, train = order[: len(W) // 5], order[len(W) // 5 :]
-    correct = np.empty((route.replicas, len(trials), len(val)), bool)
+    judging = [(x[val], W[val]), *([judged] if judged is not None else [])]
+    n_judged = sum(len(w) for _, w in judging)
+    correct = np.empty((route.replicas, len(trials), n_judged), bool)
     for t, boundary in enumerate(trials):
         y = torch.from_numpy((W > boundary).astype(np.int64))
         for replica in range(route.replicas):
@@ -340,9 +364,11 @@ def learn_boundaries(
             epochs = {"max_epochs": route.epochs, "min_epochs": route.epochs}
             trainer = _quiet_trainer(conf, [], enable_checkpointing=False, **epochs)
             trainer.fit(clf, *loaders)
-            with torch.no_grad():
-                guess = clf.eval().probabilities(x[val]).argmax(dim=1)
-            correct[replica, t] = (guess == y[val]).numpy()
+            with torch.no_grad():  # the held-out fifth alone first, as without ``judged``
+                guesses = [clf.eval().probabilities(xj).argmax(dim=1).numpy() for xj, _ in judging]
+            correct[replica, t] = np.concatenate(
+                [g == (wj > boundary) for g, (_, wj) in zip(guesses, judging, strict=True)]
+            )
     return correct
 
 

@@ -156,7 +156,9 @@ class ConfusionRoute:
     curves cross there; on SU(2) that pull proved too weak to set the maximum
     (docs/DISCOVERY.md). With ``draws`` > 1 the route is repeated on that many independent
     draws of ``states_per_w`` states (the first is the single route's) and W_c is the mean of
-    their maxima, with a Student-t interval over them (``qpt.evaluation.confusion``)."""
+    their maxima, with a Student-t interval over them (``qpt.evaluation.confusion``). With
+    ``judging_blocks`` > 0 every draw's networks are also judged on that many independent
+    blocks of fresh grid states (held-out states were the scatter's largest part)."""
 
     sizes: list[int] = each_at_least(8)
     states_per_w: int = at_least(1)  # states at each W of the discovery grid, at every size
@@ -164,6 +166,9 @@ class ConfusionRoute:
     epochs: int = at_least(1)
     coarse_grain: int | None = at_least(1)  # n: its networks see n^d box weights; None: images
     draws: int = at_least(1)  # independent draws of states, networks and held-out states
+    # blocks of states_per_w fresh states a W that each draw's networks judge besides their
+    # held-out fifth: trained alike, judged on (1 + 5 x judging_blocks) x the states
+    judging_blocks: int = at_least(0)
 
     def validate(self, prefix: str = "") -> None:
         if not self.sizes:
