@@ -5,7 +5,7 @@ A draw of the confusion route has its own block of grid states (drawn by ``seed`
 own networks: initial weights, batch order and held-out fifth, from ``seed + draw x
 replicas``. This script crosses the two: the states of run seed S with the networks of run
 seed N, draw by draw, exactly as the route pairs them when S = N (``qpt.discovery``'s own
-``confusion_grids``, ``draw_inputs`` and ``learn_boundaries``). For each pair it prints every
+``confusion_grids``, ``block_inputs`` and ``learn_boundaries``). For each pair it prints every
 draw's maximum and their spread, and saves every draw's ``correct[replica, trial, state]``.
 
     QPT_CACHE_DIR=... .venv/bin/python docs/studies/confusion_exchange.py \\
@@ -22,9 +22,9 @@ import numpy as np
 from r_scaling_trend import load_config  # this folder (the script's) is on sys.path
 
 from qpt.discovery import (
+    block_inputs,
     confusion_grids,
     confusion_trials,
-    draw_inputs,
     grid_meta,
     learn_boundaries,
 )
@@ -54,7 +54,7 @@ def main() -> None:
         grids, maxima = confusion_grids(conf), []
         for draw in range(args.draws):
             start = time.perf_counter()
-            x, W = draw_inputs(conf, grids, draw)
+            x, W = block_inputs(conf, grids, draw)
             seed = networks + draw * route.replicas
             correct = learn_boundaries(conf, x, W, trials, meta, seed=seed)
             saved[f"s{states}_n{networks}_d{draw}"] = correct

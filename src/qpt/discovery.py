@@ -263,7 +263,7 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
     grids = confusion_grids(conf)
     corrects = []
     for draw in range(route.draws):  # each its own states, network seeds and held-out fifth
-        x, W = draw_inputs(conf, grids, draw)
+        x, W = block_inputs(conf, grids, draw)  # training and held-out states
         seed = conf.seed + draw * route.replicas
         judged = judging_inputs(conf, grids, draw)
         corrects.append(learn_boundaries(conf, x, W, trials, meta, seed=seed, judged=judged))
@@ -289,17 +289,11 @@ def confusion_grids(conf: TrainConfig) -> list[LoadedEnsemble]:
     return [conf.data.load(*grid_states(conf, L, per_w)) for L in route.sizes]
 
 
-def draw_inputs(
-    conf: TrainConfig, grids: list[LoadedEnsemble], draw: int
-) -> tuple[torch.Tensor, np.ndarray]:
-    """Draw ``draw``'s training and held-out states: block ``draw`` of every size's grid."""
-    return block_inputs(conf, grids, draw)
-
-
 def judging_inputs(
     conf: TrainConfig, grids: list[LoadedEnsemble], draw: int
 ) -> tuple[torch.Tensor, np.ndarray] | None:
-    """The blocks only draw ``draw``'s networks judge (after every draw's own), or None."""
+    """The states only draw ``draw``'s networks judge: its ``judging_blocks`` blocks, which
+    follow every draw's own block (None without any)."""
     route = conf.discover.confusion
     if not route.judging_blocks:
         return None

@@ -361,14 +361,6 @@ def write_discovery(
                 "",
                 f"{r.route}, the maximum of each independent draw (W_c: their mean): {maxima}",
             ]
-        elif r.confusion is not None:  # measured: docs/DISCOVERY.md, confusion over draws
-            rows += [
-                "",
-                f"{r.route}, one draw of training states: its interval (networks and held-out "
-                "states resampled) misses how the maximum moves from one draw to the next, "
-                "about twice as far; read the top as the bracket, or set "
-                "discover.confusion.draws for an interval over draws",
-            ]
         if r.confusion is not None and np.isfinite(r.confusion.top[0]):
             lo, hi = r.confusion.top  # a flat top brackets W_c, whatever the interval says
             rows += [
