@@ -158,7 +158,8 @@ class ConfusionRoute:
     draws of ``states_per_w`` states (the first is the single route's) and W_c is the mean of
     their maxima, with a Student-t interval over them (``qpt.evaluation.confusion``). With
     ``judging_blocks`` > 0 every draw's networks are also judged on that many independent
-    blocks of fresh grid states (held-out states were the scatter's largest part)."""
+    blocks of fresh grid states: a sharper pooled curve, though not a smaller scatter of the
+    draws' maxima, which their training states set (docs/DISCOVERY.md)."""
 
     sizes: list[int] = each_at_least(8)
     states_per_w: int = at_least(1)  # states at each W of the discovery grid, at every size
