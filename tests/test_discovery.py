@@ -384,8 +384,9 @@ def _spy_on_learning(monkeypatch) -> list[dict]:
 
     def spy(conf, x, W, trials, meta, *, seed=None, judged=None):
         correct = learn(conf, x, W, trials, meta, seed=seed, judged=judged)
-        seen.append({"x": x, "W": W, "meta": meta, "seed": seed, "judged": judged})
-        seen[-1]["correct"] = correct
+        seen.append(
+            {"x": x, "W": W, "meta": meta, "seed": seed, "judged": judged, "correct": correct}
+        )
         return correct
 
     monkeypatch.setattr(discovery, "learn_boundaries", spy)

@@ -99,7 +99,7 @@ def empirical(runs: list[Path], resamples: int = 20000) -> None:
     spreads = [d.std(ddof=1) for d in draws]
     tightest, sizes = min(spreads), np.cumsum([len(d) for d in draws])[:-1]
     shuffled = (np.split(rng.permutation(pooled), sizes) for _ in range(resamples))
-    as_tight = sum([min(g.std(ddof=1) for g in groups) <= tightest for groups in shuffled])
+    as_tight = sum(min(g.std(ddof=1) for g in groups) <= tightest for groups in shuffled)
     spread_list = ", ".join(f"{s:.3f}" for s in spreads)
     print(f"runs' spreads {spread_list}; with the draws shuffled among the runs, one as tight as")
     print(f"{tightest:.3f} in {as_tight} of {resamples} shuffles")

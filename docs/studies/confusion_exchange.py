@@ -66,6 +66,7 @@ def main() -> None:
                 f"({(time.perf_counter() - start) / 60:.1f} min)",
                 flush=True,
             )
+            # rewritten after every draw: a stopped study keeps what it measured
             np.savez_compressed(args.save, trials=trials, **saved)
         m = np.array(maxima)
         print(
