@@ -372,6 +372,7 @@ CONFUSION_ALONE = [
     "discover.confusion.coarse_grain=4",
     "discover.confusion.states_per_w=4",
     "discover.confusion.epochs=1",
+    "discover.confusion.workers=1",  # in this process: a pool's start would cost seconds
     *(f"discover.{route}=null" for route in ("network", "r", "transfer_matrix")),
 ]
 
@@ -455,6 +456,21 @@ def test_confusion_judging_blocks_are_fresh_states_after_every_draws_own(tmp_run
         assert after["correct"].shape[2] == fifth + len(W)
         np.testing.assert_array_equal(after["correct"][:, :, :fifth], before["correct"])
     assert not torch.equal(seen[0]["judged"][0], seen[1]["judged"][0])
+
+
+def test_confusion_trials_learn_alike_in_worker_processes(tmp_run_dir, monkeypatch):
+    """``discover.confusion.workers=2``: the trial boundaries are learned in two
+    single-threaded processes, and every network's outcome is the same to the last bit as
+    in this process (a network depends only on its seed and its states)."""
+    seen = _spy_on_learning(monkeypatch)
+    overrides = [*CONFUSION_ALONE, "discover.confusion.sizes=[8]", "discover.confusion.replicas=2"]
+    alone = discover(compose_cfg(overrides))["routes"]["confusion"]
+    pooled = discover(compose_cfg([*overrides, "discover.confusion.workers=2"]))
+    here, there = seen
+    assert there["correct"].shape == here["correct"].shape == (2, 4, len(here["W"]) // 5)
+    np.testing.assert_array_equal(there["correct"], here["correct"])
+    accuracy = pooled["routes"]["confusion"].confusion.accuracy
+    np.testing.assert_array_equal(accuracy, alone.confusion.accuracy)
 
 
 def test_network_route_read_at_its_peak_reports_every_size(tmp_run_dir):

@@ -40,6 +40,7 @@ from qpt.data.cache import LoadedEnsemble
 from qpt.data.config import input_scale
 from qpt.data.datamodule import EigenstateDataModule, SizesDataModule
 from qpt.data.ensemble import Ensemble
+from qpt.data.generation import default_workers, pinned_imap
 from qpt.data.testsets import TestSets
 from qpt.evaluation.config import LevelRoute
 from qpt.evaluation.confusion import confusion_curve, draws_curve
@@ -334,35 +335,50 @@ def learn_boundaries(
     (seeds ``seed + replica``; ``seed`` defaults to ``conf.seed``) learn the label W > boundary
     on four fifths of the inputs ``x``, a fifth drawn by ``seed``. Returns
     ``correct[replica, trial, i]``: whether each got held-out input i right (the same fifth
-    for every trial), then each of the inputs ``judged`` (x, W), which no network saw."""
+    for every trial), then each of the inputs ``judged`` (x, W), which no network saw.
+    The trials run in ``discover.confusion.workers`` single-threaded processes: a network
+    depends only on its seed and states, so the outcome is the same in any of them."""
     route = conf.discover.confusion
     seed = conf.seed if seed is None else seed
     order = np.random.default_rng(seed).permutation(len(W))
     val, train = order[: len(W) // 5], order[len(W) // 5 :]
     judging = [(x[val], W[val]), *([judged] if judged is not None else [])]
+    learned = (x[train], W[train])
+    tasks = [(conf, *learned, judging, boundary, meta, seed) for boundary in trials]
+    workers = route.workers or default_workers()
+    return np.stack(list(pinned_imap(_learn_trial, tasks, workers)), axis=1)
+
+
+def _learn_trial(
+    task: tuple[TrainConfig, torch.Tensor, np.ndarray, list, float, dict[str, Any], int],
+) -> np.ndarray:
+    """One trial boundary's networks: ``correct[replica, i]`` over the judged inputs (the
+    held-out fifth first). Importable by name, for :func:`pinned_imap`'s workers; run in
+    this process (``workers: 1``) it trains with the process's torch threads, as before."""
+    conf, x, W, judging, boundary, meta, seed = task
+    route = conf.discover.confusion
+    y = torch.from_numpy((W > boundary).astype(np.int64))
+    val_x, val_W = judging[0]
+    val_y = torch.from_numpy((val_W > boundary).astype(np.int64))
     n_judged = sum(len(w) for _, w in judging)
-    correct = np.empty((route.replicas, len(trials), n_judged), bool)
-    for t, boundary in enumerate(trials):
-        y = torch.from_numpy((W > boundary).astype(np.int64))
-        for replica in range(route.replicas):
-            pl.seed_everything(seed + replica, workers=True, verbose=False)
-            clf = PhaseClassifier(
-                conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
-            )
-            loaders = [
-                DataLoader(
-                    TensorDataset(x[i], y[i]), batch_size=conf.data.batch_size, shuffle=shuffle
-                )
-                for i, shuffle in ((train, True), (val, False))
-            ]
-            epochs = {"max_epochs": route.epochs, "min_epochs": route.epochs}
-            trainer = _quiet_trainer(conf, [], enable_checkpointing=False, **epochs)
-            trainer.fit(clf, *loaders)
-            with torch.no_grad():  # the held-out fifth alone first, as without ``judged``
-                guesses = [clf.eval().probabilities(xj).argmax(dim=1).numpy() for xj, _ in judging]
-            correct[replica, t] = np.concatenate(
-                [g == (wj > boundary) for g, (_, wj) in zip(guesses, judging, strict=True)]
-            )
+    correct = np.empty((route.replicas, n_judged), bool)
+    for replica in range(route.replicas):
+        pl.seed_everything(seed + replica, workers=True, verbose=False)
+        clf = PhaseClassifier(
+            conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
+        )
+        loaders = [
+            DataLoader(TensorDataset(xs, ys), batch_size=conf.data.batch_size, shuffle=shuffle)
+            for xs, ys, shuffle in ((x, y, True), (val_x, val_y, False))
+        ]
+        epochs = {"max_epochs": route.epochs, "min_epochs": route.epochs}
+        trainer = _quiet_trainer(conf, [], enable_checkpointing=False, **epochs)
+        trainer.fit(clf, *loaders)
+        with torch.no_grad():  # the held-out fifth alone first, as without ``judged``
+            guesses = [clf.eval().probabilities(xj).argmax(dim=1).numpy() for xj, _ in judging]
+        correct[replica] = np.concatenate(
+            [g == (wj > boundary) for g, (_, wj) in zip(guesses, judging, strict=True)]
+        )
     return correct
 
 

@@ -159,7 +159,8 @@ class ConfusionRoute:
     their maxima, with a Student-t interval over them (``qpt.evaluation.confusion``). With
     ``judging_blocks`` > 0 every draw's networks are also judged on that many independent
     blocks of fresh grid states: a sharper pooled curve, though not a smaller scatter of the
-    draws' maxima, which their training states set (docs/DISCOVERY.md)."""
+    draws' maxima, which their training states set (docs/DISCOVERY.md). The trials are
+    learned side by side in ``workers`` processes, with the same outcome as in one."""
 
     sizes: list[int] = each_at_least(8)
     states_per_w: int = at_least(1)  # states at each W of the discovery grid, at every size
@@ -170,6 +171,9 @@ class ConfusionRoute:
     # blocks of states_per_w fresh states a W that each draw's networks judge besides their
     # held-out fifth: trained alike, judged on (1 + 5 x judging_blocks) x the states
     judging_blocks: int = at_least(0)
+    # processes training the trial boundaries side by side (None: one per core), each
+    # single-threaded; the outcome is the same to the last bit with any number
+    workers: int | None = at_least(1)
 
     def validate(self, prefix: str = "") -> None:
         if not self.sizes:

@@ -1,0 +1,79 @@
+"""Confusion's networks in this process or side by side in worker processes.
+
+    QPT_CACHE_DIR=... python benchmarks/confusion.py [--workers 1 2] [--replicas 2] [overrides]
+
+The confusion route trains ``replicas`` networks for each trial boundary
+(``qpt.discovery.learn_boundaries``); ``discover.confusion.workers`` spreads the trials over
+that many single-threaded processes, where ``1`` trains them here with torch's default
+threads. This times one draw of ``experiment=discover_su2``'s route (its first block of grid
+states, generated first where missing) with each worker count, side by side in one run, and
+checks that every count gives the same outcomes to the last bit. Networks a second and the
+ratio to the first count are printed; the pool's start (importing torch in each worker) is
+in the time, as in a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from hydra import compose, initialize_config_dir
+
+import qpt.config  # noqa: F401  (registers the config schema)
+from qpt.config import typed
+from qpt.discovery import (
+    block_inputs,
+    confusion_grids,
+    confusion_trials,
+    grid_meta,
+    learn_boundaries,
+)
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--replicas", type=int, default=2, help="networks per trial")
+    parser.add_argument("overrides", nargs="*", help="train.py's overrides")
+    args = parser.parse_args()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        # nothing is written: the output directory only has to be a string
+        overrides = ["experiment=discover_su2", "output_dir=unused", *args.overrides]
+        overrides.append(f"discover.confusion.replicas={args.replicas}")
+        conf = typed(compose(config_name="config", overrides=overrides))
+    for name in ("pytorch_lightning", "lightning.pytorch"):  # a Trainer per network
+        logging.getLogger(name).setLevel(logging.ERROR)
+    route, trials = conf.discover.confusion, confusion_trials(conf)
+    meta = grid_meta(conf, max(route.sizes), route.coarse_grain) | {"sizes": route.sizes}
+    x, W = block_inputs(conf, confusion_grids(conf), 0)
+    networks = len(trials) * route.replicas
+    print(
+        f"L={route.sizes}, {route.coarse_grain} x {route.coarse_grain} boxes, {len(W)} states, "
+        f"{networks} networks of {route.epochs} epochs; {torch.get_num_threads()} torch threads "
+        "here"
+    )
+    print(f"{'workers':>8}{'seconds':>10}{'networks/s':>12}{'ratio':>8}{'same':>6}")
+    first, outcome = None, None
+    for workers in args.workers:
+        route.workers = workers
+        start = time.perf_counter()
+        correct = learn_boundaries(conf, x, W, trials, meta)
+        seconds = time.perf_counter() - start
+        first = first or seconds
+        outcome = correct if outcome is None else outcome
+        same = "yes" if np.array_equal(correct, outcome) else "NO"
+        print(
+            f"{workers:>8}{seconds:>10.1f}{networks / seconds:>12.2f}{first / seconds:>8.2f}"
+            f"{same:>6}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
