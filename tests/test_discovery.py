@@ -459,13 +459,29 @@ def test_confusion_judging_blocks_are_fresh_states_after_every_draws_own(tmp_run
 
 
 def test_confusion_trials_learn_alike_in_worker_processes(tmp_run_dir, monkeypatch):
-    """``discover.confusion.workers=2``: the trial boundaries are learned in two
-    single-threaded processes, and every network's outcome is the same to the last bit as
-    in this process (a network depends only on its seed and its states)."""
-    seen = _spy_on_learning(monkeypatch)
-    overrides = [*CONFUSION_ALONE, "discover.confusion.sizes=[8]", "discover.confusion.replicas=2"]
-    alone = discover(compose_cfg(overrides))["routes"]["confusion"]
-    pooled = discover(compose_cfg([*overrides, "discover.confusion.workers=2"]))
+    """``discover.confusion.workers=2``: the trial boundaries are learned in two processes,
+    and every network's outcome is the same to the last bit as in this process, since every
+    network trains on one torch thread wherever it runs (with more, its weights depend on
+    how many); this process's threads are as they were afterwards."""
+    import qpt.discovery as discovery
+
+    threads, trainer = [], discovery._quiet_trainer
+
+    def counting_trainer(*args, **kwargs):
+        threads.append(torch.get_num_threads())
+        return trainer(*args, **kwargs)
+
+    monkeypatch.setattr(discovery, "_quiet_trainer", counting_trainer)
+    seen, before = _spy_on_learning(monkeypatch), torch.get_num_threads()
+    torch.set_num_threads(2)  # a process with more than one thread, whatever the machine
+    try:
+        overrides = [*CONFUSION_ALONE, "discover.confusion.sizes=[8]"]
+        overrides.append("discover.confusion.replicas=2")
+        alone = discover(compose_cfg(overrides))["routes"]["confusion"]
+        assert threads == [1] * 8 and torch.get_num_threads() == 2
+        pooled = discover(compose_cfg([*overrides, "discover.confusion.workers=2"]))
+    finally:
+        torch.set_num_threads(before)
     here, there = seen
     assert there["correct"].shape == here["correct"].shape == (2, 4, len(here["W"]) // 5)
     np.testing.assert_array_equal(there["correct"], here["correct"])

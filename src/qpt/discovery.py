@@ -22,9 +22,11 @@ All results go to one MLflow run ``discover-<model>``: metrics ``discover/<route
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -336,8 +338,10 @@ def learn_boundaries(
     on four fifths of the inputs ``x``, a fifth drawn by ``seed``. Returns
     ``correct[replica, trial, i]``: whether each got held-out input i right (the same fifth
     for every trial), then each of the inputs ``judged`` (x, W), which no network saw.
-    The trials run in ``discover.confusion.workers`` single-threaded processes: a network
-    depends only on its seed and states, so the outcome is the same in any of them."""
+    The trials run in ``discover.confusion.workers`` processes, every network on one torch
+    thread: a network then depends only on its seed and states, so the outcome is the same
+    to the last bit with any number of workers and on any machine (with two threads the
+    weights came out differently, by up to 0.02)."""
     route = conf.discover.confusion
     seed = conf.seed if seed is None else seed
     order = np.random.default_rng(seed).permutation(len(W))
@@ -353,9 +357,32 @@ def _learn_trial(
     task: tuple[TrainConfig, torch.Tensor, np.ndarray, list, float, dict[str, Any], int],
 ) -> np.ndarray:
     """One trial boundary's networks: ``correct[replica, i]`` over the judged inputs (the
-    held-out fifth first). Importable by name, for :func:`pinned_imap`'s workers; run in
-    this process (``workers: 1``) it trains with the process's torch threads, as before."""
-    conf, x, W, judging, boundary, meta, seed = task
+    held-out fifth first), trained and judged on one torch thread in whichever process runs
+    it. Importable by name, for :func:`pinned_imap`'s workers."""
+    with _torch_threads(1):
+        return _learn_trial_here(*task)
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op threads set to ``n`` for the block, then as they were."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _learn_trial_here(
+    conf: TrainConfig,
+    x: torch.Tensor,
+    W: np.ndarray,
+    judging: list,
+    boundary: float,
+    meta: dict[str, Any],
+    seed: int,
+) -> np.ndarray:
     route = conf.discover.confusion
     y = torch.from_numpy((W > boundary).astype(np.int64))
     val_x, val_W = judging[0]
