@@ -340,8 +340,8 @@ def learn_boundaries(
     for every trial), then each of the inputs ``judged`` (x, W), which no network saw.
     The trials run in ``discover.confusion.workers`` processes, every network on one torch
     thread: a network then depends only on its seed and states, so the outcome is the same
-    to the last bit with any number of workers and on any machine (with two threads the
-    weights came out differently, by up to 0.02)."""
+    to the last bit with any number of workers or cores (with two threads the weights came
+    out differently, by up to 0.02)."""
     route = conf.discover.confusion
     seed = conf.seed if seed is None else seed
     order = np.random.default_rng(seed).permutation(len(W))
@@ -359,8 +359,32 @@ def _learn_trial(
     """One trial boundary's networks: ``correct[replica, i]`` over the judged inputs (the
     held-out fifth first), trained and judged on one torch thread in whichever process runs
     it. Importable by name, for :func:`pinned_imap`'s workers."""
+    conf, x, W, judging, boundary, meta, seed = task
+    route = conf.discover.confusion
+    y = torch.from_numpy((W > boundary).astype(np.int64))
+    val_x, val_W = judging[0]
+    val_y = torch.from_numpy((val_W > boundary).astype(np.int64))
+    n_judged = sum(len(w) for _, w in judging)
+    correct = np.empty((route.replicas, n_judged), bool)
     with _torch_threads(1):
-        return _learn_trial_here(*task)
+        for replica in range(route.replicas):
+            pl.seed_everything(seed + replica, workers=True, verbose=False)
+            clf = PhaseClassifier(
+                conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
+            )
+            loaders = [
+                DataLoader(TensorDataset(xs, ys), batch_size=conf.data.batch_size, shuffle=shuffle)
+                for xs, ys, shuffle in ((x, y, True), (val_x, val_y, False))
+            ]
+            epochs = {"max_epochs": route.epochs, "min_epochs": route.epochs}
+            trainer = _quiet_trainer(conf, [], enable_checkpointing=False, **epochs)
+            trainer.fit(clf, *loaders)
+            with torch.no_grad():  # the held-out fifth alone first, as without ``judged``
+                guesses = [clf.eval().probabilities(xj).argmax(dim=1).numpy() for xj, _ in judging]
+            correct[replica] = np.concatenate(
+                [g == (wj > boundary) for g, (_, wj) in zip(guesses, judging, strict=True)]
+            )
+    return correct
 
 
 @contextlib.contextmanager
@@ -372,41 +396,6 @@ def _torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def _learn_trial_here(
-    conf: TrainConfig,
-    x: torch.Tensor,
-    W: np.ndarray,
-    judging: list,
-    boundary: float,
-    meta: dict[str, Any],
-    seed: int,
-) -> np.ndarray:
-    route = conf.discover.confusion
-    y = torch.from_numpy((W > boundary).astype(np.int64))
-    val_x, val_W = judging[0]
-    val_y = torch.from_numpy((val_W > boundary).astype(np.int64))
-    n_judged = sum(len(w) for _, w in judging)
-    correct = np.empty((route.replicas, n_judged), bool)
-    for replica in range(route.replicas):
-        pl.seed_everything(seed + replica, workers=True, verbose=False)
-        clf = PhaseClassifier(
-            conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
-        )
-        loaders = [
-            DataLoader(TensorDataset(xs, ys), batch_size=conf.data.batch_size, shuffle=shuffle)
-            for xs, ys, shuffle in ((x, y, True), (val_x, val_y, False))
-        ]
-        epochs = {"max_epochs": route.epochs, "min_epochs": route.epochs}
-        trainer = _quiet_trainer(conf, [], enable_checkpointing=False, **epochs)
-        trainer.fit(clf, *loaders)
-        with torch.no_grad():  # the held-out fifth alone first, as without ``judged``
-            guesses = [clf.eval().probabilities(xj).argmax(dim=1).numpy() for xj, _ in judging]
-        correct[replica] = np.concatenate(
-            [g == (wj > boundary) for g, (_, wj) in zip(guesses, judging, strict=True)]
-        )
-    return correct
 
 
 def grid_meta(conf: TrainConfig, L: int, boxes: int | None) -> dict[str, Any]:
