@@ -1,11 +1,11 @@
 """Confusion's networks in this process or side by side in worker processes.
 
-    QPT_CACHE_DIR=... python benchmarks/confusion.py [--workers 1 2] [--replicas 2] [overrides]
+    QPT_CACHE_DIR=... python benchmarks/confusion.py [--workers 1 2] [--replicas 2] \
+        [-- overrides]
 
 The confusion route trains ``replicas`` networks for each trial boundary
-(``qpt.discovery.learn_boundaries``); ``discover.confusion.workers`` spreads the trials over
-that many single-threaded processes, where ``1`` trains them here with torch's default
-threads. This times one draw of ``experiment=discover_su2``'s route (its first block of grid
+(``qpt.discovery.learn_boundaries``), each on one torch thread; ``discover.confusion.workers``
+spreads the trials over that many processes, where ``1`` trains them in this one. This times one draw of ``experiment=discover_su2``'s route (its first block of grid
 states, generated first where missing) with each worker count, side by side in one run, and
 checks that every count gives the same outcomes to the last bit. Networks a second and the
 ratio to the first count are printed; the pool's start (importing torch in each worker) is
@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from hydra import compose, initialize_config_dir
 
 import qpt.config  # noqa: F401  (registers the config schema)
@@ -55,8 +54,7 @@ def main() -> None:
     networks = len(trials) * route.replicas
     print(
         f"L={route.sizes}, {route.coarse_grain} x {route.coarse_grain} boxes, {len(W)} states, "
-        f"{networks} networks of {route.epochs} epochs; {torch.get_num_threads()} torch threads "
-        "here"
+        f"{networks} networks of {route.epochs} epochs, one torch thread each"
     )
     print(f"{'workers':>8}{'seconds':>10}{'networks/s':>12}{'ratio':>8}{'same':>6}")
     first, outcome = None, None
