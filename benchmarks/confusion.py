@@ -5,9 +5,10 @@
 
 The confusion route trains ``replicas`` networks for each trial boundary
 (``qpt.discovery.learn_boundaries``), each on one torch thread; ``discover.confusion.workers``
-spreads the trials over that many processes, where ``1`` trains them in this one. This times one draw of ``experiment=discover_su2``'s route (its first block of grid
-states, generated first where missing) with each worker count, side by side in one run, and
-checks that every count gives the same outcomes to the last bit. Networks a second and the
+spreads the trials over that many processes, where ``1`` trains them in this one. This
+times one draw of ``experiment=discover_su2``'s route (its first block of grid states,
+generated first where missing) with each worker count, side by side in one run, and checks
+that every count gives the same outcomes to the last bit. Networks a second and the
 ratio to the first count are printed; the pool's start (importing torch in each worker) is
 in the time, as in a run.
 """
