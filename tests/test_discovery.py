@@ -383,8 +383,8 @@ def _spy_on_learning(monkeypatch) -> list[dict]:
 
     seen, learn = [], discovery.learn_boundaries
 
-    def spy(conf, x, W, trials, meta, *, seed=None, judged=None):
-        correct = learn(conf, x, W, trials, meta, seed=seed, judged=judged)
+    def spy(conf, x, W, trials, meta, *, seed=None, judged=None, **kwargs):
+        correct = learn(conf, x, W, trials, meta, seed=seed, judged=judged, **kwargs)
         seen.append(
             {"x": x, "W": W, "meta": meta, "seed": seed, "judged": judged, "correct": correct}
         )

@@ -43,6 +43,7 @@ from qpt.data.config import input_scale
 from qpt.data.datamodule import EigenstateDataModule, SizesDataModule
 from qpt.data.ensemble import Ensemble
 from qpt.data.generation import default_workers, pinned_imap
+from qpt.data.progress import progress_bar
 from qpt.data.testsets import TestSets
 from qpt.evaluation.config import LevelRoute
 from qpt.evaluation.confusion import confusion_curve, draws_curve
@@ -269,7 +270,10 @@ def confusion_route(conf: TrainConfig, out: Path) -> RouteResult:
         x, W = block_inputs(conf, grids, draw)  # training and held-out states
         seed = conf.seed + draw * route.replicas
         judged = judging_inputs(conf, grids, draw)
-        corrects.append(learn_boundaries(conf, x, W, trials, meta, seed=seed, judged=judged))
+        desc = f"confusion draw {draw + 1}/{route.draws}: networks"
+        corrects.append(
+            learn_boundaries(conf, x, W, trials, meta, seed=seed, judged=judged, desc=desc)
+        )
     if route.draws == 1:
         found = confusion_curve(trials, corrects[0], n_bootstrap=d.n_bootstrap, seed=conf.seed)
     else:
@@ -332,6 +336,7 @@ def learn_boundaries(
     *,
     seed: int | None = None,
     judged: tuple[torch.Tensor, np.ndarray] | None = None,
+    desc: str = "confusion: networks",
 ) -> np.ndarray:
     """Confusion's training: for each trial boundary, ``discover.confusion.replicas`` networks
     (seeds ``seed + replica``; ``seed`` defaults to ``conf.seed``) learn the label W > boundary
@@ -341,7 +346,7 @@ def learn_boundaries(
     The trials run in ``discover.confusion.workers`` processes, every network on one torch
     thread: a network then depends only on its seed and states, so the outcome is the same
     to the last bit with any number of workers or cores (with two threads the weights came
-    out differently, by up to 0.02)."""
+    out differently, by up to 0.02). Progress goes by trial boundary, under ``desc``."""
     route = conf.discover.confusion
     seed = conf.seed if seed is None else seed
     order = np.random.default_rng(seed).permutation(len(W))
@@ -350,7 +355,14 @@ def learn_boundaries(
     learned = (x[train], W[train])
     tasks = [(conf, *learned, judging, boundary, meta, seed) for boundary in trials]
     workers = route.workers or default_workers()
-    return np.stack(list(pinned_imap(_learn_trial, tasks, workers)), axis=1)
+    learned_trials = progress_bar(
+        pinned_imap(_learn_trial, tasks, workers),
+        total=len(tasks),
+        desc=desc,
+        unit="boundary",
+        interactive=conf.data.progress,
+    )
+    return np.stack(list(learned_trials), axis=1)
 
 
 def _learn_trial(

@@ -42,10 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from qpt.data.ensemble import Ensemble
 from qpt.data.generation import INFO_COLUMNS, default_workers, generate_chunks
+from qpt.data.progress import progress_bar
 
 log = logging.getLogger(__name__)
 CHUNK = 16  # states per worker task: small enough for a smooth progress bar
@@ -270,12 +270,8 @@ class EnsembleCache:
                 owner.append(s)
         pending: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         label = f"{self.ensemble.model} L={self.ensemble.L} {self.ensemble.stream}"
-        with tqdm(
-            total=sum(size.values()),
-            desc=f"generating {label}",
-            unit="state",
-            disable=not progress,
-            smoothing=0.1,
+        with progress_bar(
+            total=sum(size.values()), desc=f"generating {label}", unit="state", interactive=progress
         ) as bar:
             for s, (images, info) in zip(
                 owner, generate_chunks(self.ensemble, ranges, workers), strict=True

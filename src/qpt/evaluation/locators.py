@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from qpt.data.ensemble import grid_ensemble
 from qpt.data.generation import default_workers, pinned_imap
+from qpt.data.progress import progress_bar
 from qpt.physics import build_hamiltonian, get_model
 from qpt.physics.anderson3d import Anderson3DModel
 from qpt.physics.ando import SIGMA_X, SIGMA_Y, AndoModel, spin_rotation
@@ -73,8 +73,8 @@ def bott_samples(
     results = pinned_imap(_bott_values, tasks, workers)
     desc = f"Bott index L={','.join(map(str, sizes))}"
     values = {L: [] for L in sizes}
-    for (L, _, _), v in tqdm(
-        zip(tasks, results, strict=True), total=len(tasks), desc=desc, disable=not progress
+    for (L, _, _), v in progress_bar(
+        zip(tasks, results, strict=True), total=len(tasks), desc=desc, interactive=progress
     ):
         values[L].append(v)
     W = np.tile(np.asarray(w_values, float), realisations)
@@ -150,8 +150,8 @@ def transfer_matrix_samples(
     gamma = {width: np.empty((len(w_values), blocks)) for width in widths}
     results = pinned_imap(_bars, tasks, workers)
     desc = f"transfer matrix E={energy:g}"
-    for (width, group), g in tqdm(
-        zip(keys, results, strict=True), total=len(tasks), desc=desc, disable=not progress
+    for (width, group), g in progress_bar(
+        zip(keys, results, strict=True), total=len(tasks), desc=desc, interactive=progress
     ):
         gamma[width][group] = g
     W = np.repeat(np.asarray(w_values, float), blocks)

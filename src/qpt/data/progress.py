@@ -1,0 +1,101 @@
+"""Progress on long work, wherever it runs.
+
+At a terminal a person gets a tqdm bar. In a Slurm log or a ``nohup`` file a bar is noise
+(every redraw a line) and no bar is worse: an array job filling a cache for hours says
+nothing until it ends. There a logged line every ``every`` seconds says how far it is, how
+fast it goes and about how long is left; work shorter than that stays silent, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from tqdm.auto import tqdm
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: seconds between logged lines when no one watches a bar
+LOG_EVERY = 60.0
+
+
+def progress_bar(
+    iterable: Iterable[T] | None = None,
+    *,
+    total: int,
+    desc: str,
+    unit: str = "it",
+    interactive: bool,
+    every: float | None = None,
+) -> Any:
+    """A tqdm bar (``interactive``) or a :class:`LoggedProgress` logging every ``every``
+    seconds (None: :data:`LOG_EVERY`): the same use, ``update(n)`` or iteration, in a
+    ``with`` block or not."""
+    if interactive:
+        return tqdm(iterable, total=total, desc=desc, unit=unit, smoothing=0.1)
+    every = LOG_EVERY if every is None else every
+    return LoggedProgress(iterable, total=total, desc=desc, unit=unit, every=every)
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class LoggedProgress:
+    """Counts work done and logs ``desc: n/total unit (p%), rate unit/s, about t left`` at
+    most every ``every`` seconds, never at the end (the caller reports what finished)."""
+
+    def __init__(
+        self,
+        iterable: Iterable[Any] | None = None,
+        *,
+        total: int,
+        desc: str,
+        unit: str = "it",
+        every: float = LOG_EVERY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.iterable, self.total, self.desc, self.unit = iterable, total, desc, unit
+        self.every, self._clock = every, clock
+        self.n = 0
+        self._start = self._last = clock()
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        now = self._clock()
+        if now - self._last < self.every or self.n >= self.total:
+            return
+        self._last = now
+        rate = self.n / max(now - self._start, 1e-9)
+        log.info(
+            "%s: %d/%d %s (%.0f%%), %.3g %s/s, about %s left",
+            self.desc,
+            self.n,
+            self.total,
+            self.unit,
+            100 * self.n / self.total,
+            rate,
+            self.unit,
+            _duration((self.total - self.n) / rate),
+        )
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.iterable is None:
+            raise TypeError("LoggedProgress: nothing to iterate (give an iterable)")
+        for item in self.iterable:
+            yield item
+            self.update()
+
+    def __enter__(self) -> LoggedProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
