@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import logging
 import math
 
 import numpy as np
@@ -516,3 +517,38 @@ def test_an_estimate_outside_its_own_interval_says_so():
     assert interval_text(4.53, (6.45, 6.54), 2) == "4.53 [6.45, 6.54] (outside its interval)"
     assert interval_text(None, None, 2) == ""
     assert interval_text(math.nan, (math.nan, math.nan), 1) == "nan [nan, nan]"  # no result
+
+
+def test_confusion_networks_train_without_lightning_chatter(caplog):
+    """Each of the confusion route's hundreds of networks printed Lightning's accelerator and
+    "max_epochs reached" lines (four a network: 1920 at L = 64); inside the route's block
+    they are muted, and Lightning speaks again after it."""
+    import pytorch_lightning as pl
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from qpt.discovery import _lightning_silent
+
+    class Tiny(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 2)
+
+        def training_step(self, batch, _):
+            x, y = batch
+            return torch.nn.functional.cross_entropy(self.layer(x), y)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    data = DataLoader(TensorDataset(torch.randn(8, 2), torch.randint(0, 2, (8,))), batch_size=4)
+    options = {"logger": False, "enable_progress_bar": False, "enable_checkpointing": False}
+
+    def fit():
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            pl.Trainer(max_epochs=1, enable_model_summary=False, **options).fit(Tiny(), data)
+        return " ".join(caplog.messages)
+
+    with _lightning_silent():
+        assert "max_epochs=1" not in fit() and "GPU available" not in fit()
+    assert "max_epochs=1" in fit()

@@ -38,6 +38,7 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader, TensorDataset
 
 from qpt.config import TrainConfig, typed
+from qpt.console import quiet
 from qpt.data.cache import LoadedEnsemble
 from qpt.data.config import input_scale
 from qpt.data.datamodule import EigenstateDataModule, SizesDataModule
@@ -378,7 +379,7 @@ def _learn_trial(
     val_y = torch.from_numpy((val_W > boundary).astype(np.int64))
     n_judged = sum(len(w) for _, w in judging)
     correct = np.empty((route.replicas, n_judged), bool)
-    with _torch_threads(1):
+    with _torch_threads(1), _lightning_silent():
         for replica in range(route.replicas):
             pl.seed_everything(seed + replica, workers=True, verbose=False)
             clf = PhaseClassifier(
@@ -397,6 +398,22 @@ def _learn_trial(
                 [g == (wj > boundary) for g, (_, wj) in zip(guesses, judging, strict=True)]
             )
     return correct
+
+
+@contextlib.contextmanager
+def _lightning_silent() -> Iterator[None]:
+    """Lightning's information lines (the accelerators found, "max_epochs reached", tips)
+    muted for the block: the confusion route's hundreds of networks printed four of them each
+    (1920 lines at L = 64). In a spawned worker ``quiet()``'s filters are installed first,
+    as the parent's are not inherited."""
+    quiet()
+    lightning = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    before = lightning.level
+    lightning.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        lightning.setLevel(before)
 
 
 @contextlib.contextmanager
