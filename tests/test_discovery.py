@@ -552,3 +552,9 @@ def test_confusion_networks_train_without_lightning_chatter(caplog):
     with _lightning_silent():
         assert "max_epochs=1" not in fit() and "GPU available" not in fit()
     assert "max_epochs=1" in fit()
+    # every network's block installs quiet()'s filters again: once is enough
+    from qpt.console import _NoTips, quiet
+
+    quiet()
+    rank_zero = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    assert sum(isinstance(f, _NoTips) for f in rank_zero.filters) == 1

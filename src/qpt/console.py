@@ -57,7 +57,9 @@ def quiet() -> None:
         r".*The `srun` command is available on your system but is not used.*",
     ):
         warnings.filterwarnings("ignore", message=message)
-    logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_NoTips())
+    rank_zero = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    if not any(isinstance(f, _NoTips) for f in rank_zero.filters):  # quiet() may run again
+        rank_zero.addFilter(_NoTips())
     logging.getLogger("pytorch_lightning.loggers.mlflow").setLevel(logging.ERROR)  # "Creating it."
     # "Creating initial MLflow database tables...", to stderr, whenever a store is new
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)

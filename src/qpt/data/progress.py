@@ -11,33 +11,30 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 from tqdm.auto import tqdm
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 #: seconds between logged lines when no one watches a bar
 LOG_EVERY = 60.0
 
 
 def progress_bar(
-    iterable: Iterable[T] | None = None,
+    iterable: Iterable[Any] | None = None,
     *,
     total: int,
     desc: str,
     unit: str = "it",
     interactive: bool,
-    every: float | None = None,
 ) -> Any:
-    """A tqdm bar (``interactive``) or a :class:`LoggedProgress` logging every ``every``
-    seconds (None: :data:`LOG_EVERY`): the same use, ``update(n)`` or iteration, in a
-    ``with`` block or not."""
+    """A tqdm bar (``interactive``) or a :class:`LoggedProgress` logging every
+    :data:`LOG_EVERY` seconds: the same use, ``update(n)`` or iteration, in a ``with`` block
+    or not."""
     if interactive:
         return tqdm(iterable, total=total, desc=desc, unit=unit, smoothing=0.1)
-    every = LOG_EVERY if every is None else every
-    return LoggedProgress(iterable, total=total, desc=desc, unit=unit, every=every)
+    return LoggedProgress(iterable, total=total, desc=desc, unit=unit, every=LOG_EVERY)
 
 
 def _duration(seconds: float) -> str:
