@@ -32,10 +32,20 @@ def test_logged_progress_says_how_far_how_fast_and_how_long_left(caplog):
     lines = [r.getMessage() for r in caplog.records]
     # at 61 s: 2 of 10 done at 2/61 a second, 8 left: 244 s; at 125 s: 6 done, 4 left: 83 s
     assert lines == [
-        "filling: 2/10 state (20%), 0.0328 state/s, about 4 min 04 s left",
-        "filling: 6/10 state (60%), 0.048 state/s, about 1 min 23 s left",
+        "filling: 2/10 state (20%), 30.5 s/state, about 4 min 04 s left",
+        "filling: 6/10 state (60%), 20.8 s/state, about 1 min 23 s left",
     ]
     assert bar.n == 10
+
+
+def test_logged_progress_gives_fast_work_a_rate_per_second(caplog):
+    bar = LoggedProgress(total=1000, desc="levels", unit="state", every=60, clock=Clock([0, 61]))
+    with caplog.at_level(logging.INFO, logger="qpt.data.progress"):
+        bar.update(150)
+    # 150 in 61 s: 2.46 a second, 850 left: 346 s
+    assert [r.getMessage() for r in caplog.records] == [
+        "levels: 150/1000 state (15%), 2.46 state/s, about 5 min 46 s left"
+    ]
 
 
 def test_logged_progress_iterates_everything_and_is_silent_when_quick(caplog):

@@ -46,8 +46,16 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+def _rate(per_second: float, unit: str) -> str:
+    # slow work reads better as time per unit: "31.6 s/boundary", not "0.0317 boundary/s"
+    if per_second >= 1:
+        return f"{per_second:.3g} {unit}/s"
+    return f"{1 / per_second:.3g} s/{unit}"
+
+
 class LoggedProgress:
-    """Counts work done and logs ``desc: n/total unit (p%), rate unit/s, about t left`` at
+    """Counts work done and logs ``desc: n/total unit (p%), rate, about t left``
+    (the rate as ``unit/s``, or ``s/unit`` when slower than one a second) at
     most every ``every`` seconds, never at the end (the caller reports what finished)."""
 
     def __init__(
@@ -73,14 +81,13 @@ class LoggedProgress:
         self._last = now
         rate = self.n / max(now - self._start, 1e-9)
         log.info(
-            "%s: %d/%d %s (%.0f%%), %.3g %s/s, about %s left",
+            "%s: %d/%d %s (%.0f%%), %s, about %s left",
             self.desc,
             self.n,
             self.total,
             self.unit,
             100 * self.n / self.total,
-            rate,
-            self.unit,
+            _rate(rate, self.unit),
             _duration((self.total - self.n) / rate),
         )
 
