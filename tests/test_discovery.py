@@ -41,6 +41,30 @@ def test_confusion_interval_covers_the_boundary():
     assert c.maximum_z > 4
 
 
+def test_discovery_figure_says_when_no_route_measures_nu(tmp_path, monkeypatch):
+    """A confusion run alone (no nu): the nu panel says so instead of an empty frame."""
+    from qpt.evaluation import plots
+    from qpt.reporting import RouteResult
+
+    rng = np.random.default_rng(0)
+    trials = np.linspace(3.0, 8.0, 11)
+    error = 0.05 + 0.04 * np.abs(trials - 5.3)
+    c = confusion_curve(
+        trials, rng.random((2, 11, 400)) > error[None, :, None], n_bootstrap=20, seed=1
+    )
+    result = RouteResult("confusion", c.peak, c.peak_ci, confusion=c, signature="maximum")
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path, dpi: figures.append(fig))
+    plots.discovery(
+        [result], tmp_path / "d.png", model="su2", energy=0.0, reference_wc=6.2, reference_nu=2.73
+    )
+    (fig,) = figures
+    texts = {ax: [t.get_text() for t in ax.texts] for ax in fig.axes}
+    ax_wc, ax_nu = fig.axes[-2:]
+    assert texts[ax_nu] == ["no route here measures nu"] and texts[ax_wc] == []
+    assert [t.get_text() for t in ax_wc.get_yticklabels()] == ["confusion"]
+
+
 def test_confusion_interval_covers_when_the_networks_differ():
     """Each network errs by its own amount at each trial (how it trained), as much as the
     states' noise moves the accuracy between neighbouring trials: the bootstrap over networks

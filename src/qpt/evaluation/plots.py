@@ -215,6 +215,18 @@ def discovery(
         (ax_nu, "nu", "nu", reference_nu),
     ):
         shown = [r for r in results if getattr(r, key) is not None]
+        if not shown:  # e.g. confusion or Bott alone: say so, not an empty frame
+            ax.text(
+                0.5,
+                0.5,
+                f"no route here measures {name}",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                color="0.4",
+            )
+            ax.set(xticks=[], yticks=[])
+            continue
         values = [getattr(r, key) for r in shown]
         cis = np.array([getattr(r, f"{key}_ci") for r in shown]).reshape(-1, 2)
         y = np.arange(len(shown))
