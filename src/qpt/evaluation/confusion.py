@@ -40,9 +40,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from qpt.evaluation.curves import parabola_vertex, percentile_interval
+from qpt.evaluation.draws import t_interval
 
 
 @dataclass(frozen=True)
@@ -164,10 +164,9 @@ def draws_curve(
     trials = np.asarray(trials, float)
     per_draw = [np.asarray(c, float).mean(axis=0) for c in corrects]  # (trials, states) each
     peaks = np.array([interior_peak(trials, p.mean(axis=1)) for p in per_draw])
-    mean, spread = float(peaks.mean()), float(peaks.std(ddof=1)) / math.sqrt(len(peaks))
-    half = float(student_t.ppf((1 + confidence) / 2, len(peaks) - 1)) * spread
+    mean, lo, hi = t_interval(peaks, confidence)
     pooled = np.concatenate(per_draw, axis=1)
-    return _curve(trials, pooled, mean, (mean - half, mean + half), 0, tuple(map(float, peaks)))
+    return _curve(trials, pooled, mean, (lo, hi), 0, tuple(map(float, peaks)))
 
 
 def _curve(
