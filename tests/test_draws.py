@@ -86,6 +86,8 @@ def test_compare_pools_runs_and_says_whether_they_differ(tmp_path, capsys):
     [
         (lambda p: None, "missing.json: No such file"),
         (lambda p: p.write_text("{not json"), "not a discovery.json"),
+        (lambda p: p.write_text("[1, 2]"), "not a discovery.json (no list of routes)"),
+        (lambda p: p.mkdir(), "missing.json/discovery.json: No such file"),
         (lambda p: _run(p, [6.0, 6.1], route="network"), "no 'confusion' route (it has: network)"),
         (lambda p: _run(p, [6.0]), "1 independent draw(s)"),
         (lambda p: _run(p, [6.0, float("nan")]), "a draw has no estimate"),
@@ -101,6 +103,14 @@ def test_compare_refuses_a_bad_run_in_one_line(tmp_path, capsys, setup, message)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # it writes nothing
+
+
+def test_compare_reads_a_run_directory(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    _run(tmp_path / "run" / "discovery.json", [6.0, 6.2, 6.1])
+    other = _run(tmp_path / "b.json", [6.5, 6.7, 6.6])
+    assert main(["--base", str(tmp_path / "run"), "--new", other]) == 0
+    assert "base: 6.100 [" in capsys.readouterr().out
 
 
 def test_compare_refuses_runs_of_two_models_on_one_side(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """qpt-compare: does a route's estimate differ between two sets of discovery runs?
 
 qpt-compare --base L64_s1234/discovery.json L64_s8765/discovery.json --new L96_s1234/discovery.json
+qpt-compare --base outputs/L64_s1234 outputs/L64_s8765 --new outputs/L96_s1234   # run directories
 
 Each side pools the independent draws of its runs (``discover.confusion.draws`` > 1; one run
 a seed, say): their mean with a Student-t interval, the scatter of one draw about its run's
@@ -26,24 +27,30 @@ class CompareError(ValueError):
 
 
 def run_draws(path: Path, route: str) -> tuple[list[float], dict[str, Any]]:
-    """The route's independent draws in one discovery.json, and the run's record."""
+    """The route's independent draws in one discovery.json (or a run directory holding
+    one), and the run's record."""
+    if path.is_dir():
+        path = path / "discovery.json"
     try:
         record = json.loads(path.read_text())
     except OSError as err:
         raise CompareError(f"{path}: {err.strerror or err}") from None
     except json.JSONDecodeError as err:
         raise CompareError(f"{path}: not a discovery.json ({err.msg}, line {err.lineno})") from None
-    routes = {r.get("route"): r for r in record.get("routes", []) if isinstance(r, dict)}
+    if not isinstance(record, dict) or not isinstance(record.get("routes"), list):
+        raise CompareError(f"{path}: not a discovery.json (no list of routes)")
+    routes = {r.get("route"): r for r in record["routes"] if isinstance(r, dict)}
     if route not in routes:
         have = ", ".join(map(str, routes)) or "none"
         raise CompareError(f"{path}: no {route!r} route (it has: {have})")
-    draws = (routes[route].get("confusion") or {}).get("draws") or []
+    curve = routes[route].get("confusion")
+    draws = curve.get("draws") or [] if isinstance(curve, dict) else []
     if len(draws) < 2:
         raise CompareError(
             f"{path}: the {route!r} route has {len(draws)} independent draw(s); "
             "comparing needs at least two a run (discover.confusion.draws)"
         )
-    if any(d is None or not math.isfinite(d) for d in draws):
+    if any(not isinstance(d, int | float) or not math.isfinite(d) for d in draws):
         raise CompareError(f"{path}: a draw has no estimate (no interior maximum): {draws}")
     return [float(d) for d in draws], record
 
@@ -71,8 +78,9 @@ def _summary(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="qpt-compare", description=__doc__.splitlines()[0])
-    parser.add_argument("--base", nargs="+", type=Path, required=True, help="discovery.json")
-    parser.add_argument("--new", nargs="+", type=Path, required=True, help="discovery.json")
+    runs = "discovery.json files or the run directories holding them"
+    parser.add_argument("--base", nargs="+", type=Path, required=True, help=runs)
+    parser.add_argument("--new", nargs="+", type=Path, required=True, help=runs)
     parser.add_argument("--route", default="confusion", help="the route whose draws to compare")
     parser.add_argument("--confidence", type=float, default=0.95)
     args = parser.parse_args(argv)
