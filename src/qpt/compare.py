@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     except CompareError as err:
         return _fail(str(err))
     level = f"{100 * args.confidence:g}%"
-    print(f"{args.route}, W_c from independent draws [{level}]; literature {reference}")
+    literature = f"; literature {reference}" if reference else ""
+    print(f"{args.route}, W_c from independent draws [{level}]{literature}")
     for name, groups in (("base", base), ("new ", new)):
         print("  " + _summary(name, groups, reference, args.confidence))
     diff = welch_difference(
