@@ -455,6 +455,8 @@ def test_confusion_draws_are_disjoint_blocks_of_one_ensemble(tmp_run_dir, monkey
     assert found.confusion.accuracy.shape == (4,)
     table = (tmp_run_dir / cfg.hydra.runtime.output_dir / "discovery.md").read_text()
     assert "each independent draw" in table
+    sd = np.std(found.confusion.draws, ddof=1)
+    assert (f"(one draw's sd {sd:.3f})" in table) == bool(np.isfinite(sd))
     seen.clear()
     discover(compose_cfg(overrides))  # one draw: the first block, the same seed
     assert torch.equal(seen[0]["x"], first["x"]) and seen[0]["seed"] == cfg.seed

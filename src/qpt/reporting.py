@@ -357,9 +357,12 @@ def write_discovery(
             rows += ["", f"{r.route}, the maximum of each size's curve: " + "; ".join(by_size)]
         if r.confusion is not None and r.confusion.draws:
             maxima = ", ".join(f"{p:.3f}" for p in r.confusion.draws)
+            sd = float(np.std(r.confusion.draws, ddof=1))  # the scatter the interval is made of
+            scatter = f" (one draw's sd {sd:.3f})" if np.isfinite(sd) else ""
             rows += [
                 "",
-                f"{r.route}, the maximum of each independent draw (W_c: their mean): {maxima}",
+                f"{r.route}, the maximum of each independent draw (W_c: their mean): "
+                f"{maxima}{scatter}",
             ]
         if r.confusion is not None and np.isfinite(r.confusion.top[0]):
             lo, hi = r.confusion.top  # a flat top brackets W_c, whatever the interval says
