@@ -30,12 +30,27 @@ def test_logged_progress_says_how_far_how_fast_and_how_long_left(caplog):
             for n in (1, 1, 2, 2, 4):
                 bar.update(n)
     lines = [r.getMessage() for r in caplog.records]
-    # at 61 s: 2 of 10 done at 2/61 a second, 8 left: 244 s; at 125 s: 6 done, 4 left: 83 s
+    # at 61 s: 2 of 10 done at 2/61 a second, 8 left: 244 s; at 125 s: 6 done, the rate
+    # 0.3 x 4/64 (the latest interval's) + 0.7 x 2/61 = 0.0417 a second, 4 left: 96 s
     assert lines == [
         "filling: 2/10 state (20%), 30.5 s/state, about 4 min 04 s left",
-        "filling: 6/10 state (60%), 20.8 s/state, about 1 min 23 s left",
+        "filling: 6/10 state (60%), 24 s/state, about 1 min 36 s left",
     ]
     assert bar.n == 10
+
+
+def test_logged_progress_sees_a_pause_in_its_rate_within_a_few_lines(caplog):
+    """One state a second for a minute, then nothing for ten (a paused or crowded machine),
+    then one a second again: the rate follows the latest intervals (the average since the
+    start would still read 3.5 s a state at the last line)."""
+    times = [0, 60, 660, 720, 780, 840]  # the start, then one update at each
+    bar = LoggedProgress(total=10_000, desc="states", unit="state", every=60, clock=Clock(times))
+    with caplog.at_level(logging.INFO, logger="qpt.data.progress"):
+        for n in (60, 1, 60, 60, 60):
+            bar.update(n)
+    rates = [r.getMessage().split(", ")[1] for r in caplog.records]
+    # 1; 0.3/600 + 0.7 = 0.7005; then 0.3 x 1 + 0.7 x 0.7005 = 0.790, 0.853, 0.897 a second
+    assert rates == ["1 state/s", "1.43 s/state", "1.27 s/state", "1.17 s/state", "1.11 s/state"]
 
 
 def test_logged_progress_gives_fast_work_a_rate_per_second(caplog):

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 
 #: seconds between logged lines when no one watches a bar
 LOG_EVERY = 60.0
+#: weight of the latest interval in the logged rate (tqdm smooths its own likewise): a shared
+#: machine that slows down, or a job paused for a while, shows in the rate and the time left
+#: within a few lines instead of lingering in an average since the start
+SMOOTHING = 0.3
 
 
 def progress_bar(
@@ -55,8 +59,9 @@ def _rate(per_second: float, unit: str) -> str:
 
 class LoggedProgress:
     """Counts work done and logs ``desc: n/total unit (p%), rate, about t left``
-    (the rate as ``unit/s``, or ``s/unit`` when slower than one a second) at
-    most every ``every`` seconds, never at the end (the caller reports what finished)."""
+    (the rate as ``unit/s``, or ``s/unit`` when slower than one a second; smoothed over the
+    logged intervals, :data:`SMOOTHING`) at most every ``every`` seconds, never at the end
+    (the caller reports what finished)."""
 
     def __init__(
         self,
@@ -70,16 +75,18 @@ class LoggedProgress:
     ) -> None:
         self.iterable, self.total, self.desc, self.unit = iterable, total, desc, unit
         self.every, self._clock = every, clock
-        self.n = 0
-        self._start = self._last = clock()
+        self.n = self._n_last = 0
+        self._last = clock()
+        self._rate: float | None = None  # per second, smoothed over the logged intervals
 
     def update(self, n: int = 1) -> None:
         self.n += n
         now = self._clock()
-        if now - self._last < self.every or self.n >= self.total:
+        if now - self._last < self.every or self.n >= self.total or self.n == self._n_last:
             return
-        self._last = now
-        rate = self.n / max(now - self._start, 1e-9)
+        latest = (self.n - self._n_last) / (now - self._last)
+        rate = latest if self._rate is None else SMOOTHING * latest + (1 - SMOOTHING) * self._rate
+        self._rate, self._last, self._n_last = rate, now, self.n
         log.info(
             "%s: %d/%d %s (%.0f%%), %s, about %s left",
             self.desc,
