@@ -53,6 +53,14 @@ def test_logged_progress_sees_a_pause_in_its_rate_within_a_few_lines(caplog):
     assert rates == ["1 state/s", "1.43 s/state", "1.27 s/state", "1.17 s/state", "1.11 s/state"]
 
 
+def test_logged_progress_logging_every_update_survives_one_clock_tick(caplog):
+    bar = LoggedProgress(total=10, desc="shards", unit="shard", every=0, clock=Clock([0, 0, 0]))
+    with caplog.at_level(logging.INFO, logger="qpt.data.progress"):
+        bar.update()
+        bar.update()
+    assert len(caplog.records) == 2 and "shard/s" in caplog.records[0].getMessage()
+
+
 def test_logged_progress_gives_fast_work_a_rate_per_second(caplog):
     bar = LoggedProgress(total=1000, desc="levels", unit="state", every=60, clock=Clock([0, 61]))
     with caplog.at_level(logging.INFO, logger="qpt.data.progress"):

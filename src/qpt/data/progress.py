@@ -84,7 +84,7 @@ class LoggedProgress:
         now = self._clock()
         if now - self._last < self.every or self.n >= self.total or self.n == self._n_last:
             return
-        latest = (self.n - self._n_last) / (now - self._last)
+        latest = (self.n - self._n_last) / max(now - self._last, 1e-9)  # every=0: same tick
         rate = latest if self._rate is None else SMOOTHING * latest + (1 - SMOOTHING) * self._rate
         self._rate, self._last, self._n_last = rate, now, self.n
         log.info(
