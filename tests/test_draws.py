@@ -87,6 +87,7 @@ def test_compare_pools_runs_and_says_whether_they_differ(tmp_path, capsys):
         (lambda p: None, "missing.json: No such file"),
         (lambda p: p.write_text("{not json"), "not a discovery.json"),
         (lambda p: p.write_text("[1, 2]"), "not a discovery.json (no list of routes)"),
+        (lambda p: p.write_bytes(b"\x93NUMPY\xff\xfe"), "not a discovery.json (not text)"),
         (lambda p: p.mkdir(), "missing.json/discovery.json: No such file"),
         (lambda p: _run(p, [6.0, 6.1], route="network"), "no 'confusion' route (it has: network)"),
         (lambda p: _run(p, [6.0]), "1 independent draw(s)"),

@@ -21,12 +21,15 @@ from typing import Any
 
 from qpt.evaluation.draws import pooled_sd, t_interval, welch_difference
 
+#: the one route whose runs record independent draws (discover.confusion.draws)
+ROUTE = "confusion"
+
 
 class CompareError(ValueError):
     """A run that cannot be compared: the message names the file and what is wrong."""
 
 
-def run_draws(path: Path, route: str) -> tuple[list[float], dict[str, Any]]:
+def run_draws(path: Path) -> tuple[list[float], dict[str, Any]]:
     """The route's independent draws in one discovery.json (or a run directory holding
     one), and the run's record."""
     if path.is_dir():
@@ -37,17 +40,20 @@ def run_draws(path: Path, route: str) -> tuple[list[float], dict[str, Any]]:
         raise CompareError(f"{path}: {err.strerror or err}") from None
     except json.JSONDecodeError as err:
         raise CompareError(f"{path}: not a discovery.json ({err.msg}, line {err.lineno})") from None
+    except UnicodeDecodeError:
+        raise CompareError(f"{path}: not a discovery.json (not text)") from None
     if not isinstance(record, dict) or not isinstance(record.get("routes"), list):
         raise CompareError(f"{path}: not a discovery.json (no list of routes)")
     routes = {r.get("route"): r for r in record["routes"] if isinstance(r, dict)}
-    if route not in routes:
+    if ROUTE not in routes:
         have = ", ".join(map(str, routes)) or "none"
-        raise CompareError(f"{path}: no {route!r} route (it has: {have})")
-    curve = routes[route].get("confusion")
-    draws = curve.get("draws") or [] if isinstance(curve, dict) else []
+        raise CompareError(f"{path}: no {ROUTE!r} route (it has: {have})")
+    curve = routes[ROUTE].get("confusion")
+    draws = curve.get("draws") if isinstance(curve, dict) else None
+    draws = draws if isinstance(draws, list) else []
     if len(draws) < 2:
         raise CompareError(
-            f"{path}: the {route!r} route has {len(draws)} independent draw(s); "
+            f"{path}: the {ROUTE!r} route has {len(draws)} independent draw(s); "
             "comparing needs at least two a run (discover.confusion.draws)"
         )
     if any(not isinstance(d, int | float) or not math.isfinite(d) for d in draws):
@@ -55,9 +61,9 @@ def run_draws(path: Path, route: str) -> tuple[list[float], dict[str, Any]]:
     return [float(d) for d in draws], record
 
 
-def _side(name: str, paths: list[Path], route: str) -> tuple[list[list[float]], str, float | None]:
+def _side(name: str, paths: list[Path]) -> tuple[list[list[float]], str, float | None]:
     """One side's draws, a list a run; its model and energy; the literature W_c."""
-    runs = [run_draws(p, route) for p in paths]
+    runs = [run_draws(p) for p in paths]
     models = {(r.get("model"), r.get("energy")) for _, r in runs}
     if len(models) > 1:
         raise CompareError(f"--{name} mixes models or energies: {sorted(map(str, models))}")
@@ -81,21 +87,20 @@ def main(argv: list[str] | None = None) -> int:
     runs = "discovery.json files or the run directories holding them"
     parser.add_argument("--base", nargs="+", type=Path, required=True, help=runs)
     parser.add_argument("--new", nargs="+", type=Path, required=True, help=runs)
-    parser.add_argument("--route", default="confusion", help="the route whose draws to compare")
     parser.add_argument("--confidence", type=float, default=0.95)
     args = parser.parse_args(argv)
     if not 0 < args.confidence < 1:
         return _fail(f"--confidence {args.confidence}: must lie between 0 and 1")
     try:
-        base, base_model, reference = _side("base", args.base, args.route)
-        new, new_model, _ = _side("new", args.new, args.route)
+        base, base_model, reference = _side("base", args.base)
+        new, new_model, _ = _side("new", args.new)
         if base_model != new_model:
             raise CompareError(f"--base is {base_model}, --new is {new_model}")
     except CompareError as err:
         return _fail(str(err))
     level = f"{100 * args.confidence:g}%"
     literature = f"; literature {reference}" if reference else ""
-    print(f"{args.route}, W_c from independent draws [{level}]{literature}")
+    print(f"{ROUTE}, W_c from independent draws [{level}]{literature}")
     for name, groups in (("base", base), ("new ", new)):
         print("  " + _summary(name, groups, reference, args.confidence))
     diff = welch_difference(
