@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only: works headless and in worker processes
 import matplotlib.pyplot as plt
 import numpy as np
+
+if TYPE_CHECKING:  # only for the hints: the results' modules draw with this one
+    from qpt.evaluation.curves import Curve
+    from qpt.evaluation.evaluate import GapSweep, TransitionCurve
+    from qpt.evaluation.output_variance import WidthExponent
+    from qpt.evaluation.peak import PeakPosition
+    from qpt.evaluation.phase_diagram import PhaseDiagram
+    from qpt.evaluation.scaling import ScalingFit
+    from qpt.reporting import RouteResult
 
 P_LIMITS = (-0.03, 1.03)  # a probability axis, with room for markers at 0 and 1
 
@@ -75,7 +85,9 @@ def training_curves(
     _save(fig, path, dpi=90)
 
 
-def transition_curves(curves, path: str | os.PathLike, *, title: str = "") -> None:
+def transition_curves(
+    curves: Sequence[TransitionCurve], path: str | os.PathLike, *, title: str = ""
+) -> None:
     """P(phase) against W for several energies (letter Figs. 3 and 5a): mean +- standard
     error over states, the 50% line, each reference W_c dashed, each crossing with its CI."""
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -102,7 +114,13 @@ def transition_curves(curves, path: str | os.PathLike, *, title: str = "") -> No
 
 
 def gap_sweep(
-    sweeps, path: str | os.PathLike, *, phase: str, emin: float, emax: float, title: str = ""
+    sweeps: Sequence[GapSweep],
+    path: str | os.PathLike,
+    *,
+    phase: str,
+    emin: float,
+    emax: float,
+    title: str = "",
 ) -> None:
     """P(phase) against eigenenergy at fixed W (letter Fig. 5b): every state as a faint point,
     the mean in energy bins with its standard error as a line."""
@@ -122,7 +140,14 @@ def gap_sweep(
 
 
 def collapse_axes(
-    ax_raw, ax_col, curves, fit, *, ylabel: str, reference_wc=None, size: str = "L"
+    ax_raw: plt.Axes,
+    ax_col: plt.Axes,
+    curves: Mapping[int, Curve],
+    fit: ScalingFit,
+    *,
+    ylabel: str,
+    reference_wc: float | None = None,
+    size: str = "L",
 ) -> None:
     """Left: Y(W) of each L with the fitted W_c (and a literature W_c, dotted); right: Y
     (less the fitted correction b L^-y) against x = (W - W_c) L^(1/nu), with F drawn only
@@ -147,7 +172,9 @@ def collapse_axes(
         _legend_and_grid(ax, fontsize=7)
 
 
-def scaling_collapse(curves, fit, path: str | os.PathLike, *, title: str = "") -> None:
+def scaling_collapse(
+    curves: Mapping[int, Curve], fit: ScalingFit, path: str | os.PathLike, *, title: str = ""
+) -> None:
     """A finite-size-scaling fit of P(W, L): the curves and their collapse."""
     fig, (ax_raw, ax_col) = plt.subplots(1, 2, figsize=(11, 4.2))
     collapse_axes(ax_raw, ax_col, curves, fit, ylabel="P")
@@ -167,7 +194,13 @@ YLABELS = {
 
 
 def discovery(
-    results, path: str | os.PathLike, *, model: str, energy: float, reference_wc, reference_nu
+    results: Sequence[RouteResult],
+    path: str | os.PathLike,
+    *,
+    model: str,
+    energy: float,
+    reference_wc: float | None,
+    reference_nu: float | None,
 ) -> None:
     """Every route of a discovery run, a row each (its data and, for the scaling routes, the
     collapse), then W_c and nu of all routes side by side with their 95% intervals and the
@@ -243,7 +276,9 @@ def discovery(
     _save(fig, path, dpi=100)
 
 
-def _peak_drift(ax, peaks, reference_wc) -> None:
+def _peak_drift(
+    ax: plt.Axes, peaks: Mapping[int, PeakPosition], reference_wc: float | None
+) -> None:
     """Each size's peak position with its 95% interval against L."""
     sizes = sorted(peaks)
     positions = np.array([peaks[L].position for L in sizes])
@@ -256,7 +291,9 @@ def _peak_drift(ax, peaks, reference_wc) -> None:
     ax.grid(alpha=0.3)
 
 
-def phase_diagram(diagram, path: str | os.PathLike, *, title: str = "", caption: str = "") -> None:
+def phase_diagram(
+    diagram: PhaseDiagram, path: str | os.PathLike, *, title: str = "", caption: str = ""
+) -> None:
     """P(phase) over (E, W) as a map (E across, W up), the network's P = 1/2 contour (its
     crossing at each energy with the 95% interval as a band) and the literature critical
     points as labelled markers; the training energy marked."""
@@ -330,7 +367,11 @@ def _cell_edges(centres: np.ndarray) -> np.ndarray:
 
 
 def output_variance_peaks(
-    estimate, path: str | os.PathLike, *, reference_nu=None, title: str = ""
+    estimate: WidthExponent,
+    path: str | os.PathLike,
+    *,
+    reference_nu: float | None = None,
+    title: str = "",
 ) -> None:
     """Left: the variance of the outputs across states at each (W, L), with each size's
     fitted Gaussian; right: the widths against L on log axes, with the fitted L^(-1/nu) (and

@@ -159,16 +159,23 @@ class PhaseClassifier(pl.LightningModule):
         self.log("step", float(self.current_epoch), batch_size=len(y), **log)
         return loss
 
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         return self._step(batch, "train")
 
     def on_train_epoch_end(self) -> None:
         self.log("lr", self.optimizers().param_groups[0]["lr"])
 
-    def validation_step(self, batch, batch_idx: int) -> None:
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
 
-    def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+    def predict_step(
+        self,
+        batch: torch.Tensor | tuple[torch.Tensor, ...],
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> torch.Tensor:
         return self.probabilities(batch[0] if isinstance(batch, (tuple, list)) else batch)
 
     def configure_optimizers(self) -> dict[str, Any]:
