@@ -141,6 +141,11 @@ def test_an_interval_over_draws_covers_where_one_draws_bootstrap_does_not():
         pooled = draws_curve(trials, draws)
         covered["over draws"] += pooled.peak_ci[0] <= 6.2 <= pooled.peak_ci[1]
         assert pooled.peak == pytest.approx(np.mean(pooled.draws)) and len(pooled.draws) == 6
+        # each draw's own curve is kept: its maximum is that draw's, and with equal held-out
+        # counts the draws' curves average to the pooled one
+        for curve, peak in zip(pooled.draw_accuracy, pooled.draws, strict=True):
+            assert interior_peak(trials, np.array(curve)) == peak
+        np.testing.assert_allclose(np.mean(pooled.draw_accuracy, axis=0), pooled.accuracy)
     assert covered["over draws"] >= 35 and covered["one draw's bootstrap"] <= 28, covered
     with pytest.raises(ValueError, match="draws: 1"):
         draws_curve(trials, draws[:1])

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from qpt.compare import main
+from qpt.compare import main, run_draws
+from qpt.evaluation.confusion import draws_curve
 from qpt.evaluation.draws import pooled_sd, t_interval, welch_difference
+from qpt.reporting import RouteResult, write_json
 
 
 def test_intervals_agree_with_scipy():
@@ -52,6 +54,25 @@ def test_pooled_sd_is_free_of_the_groups_offsets():
     assert np.std(np.concatenate(groups)) > 1.5  # the offsets would dominate a plain sd
     with pytest.raises(ValueError, match="at least two"):
         pooled_sd([[1.0]])
+
+
+def test_compare_reads_what_a_discovery_run_writes(tmp_path):
+    """The route's record as write_json leaves it in discovery.json: qpt-compare finds the
+    draws' maxima, and each draw's accuracy curve is there, one list a draw."""
+    rng = np.random.default_rng(8)
+    trials = np.arange(4.25, 9.0, 0.5)
+    error = 0.05 + 0.02 * np.abs(trials - 6.2)
+    draws = [rng.random((2, len(trials), 300)) > error[None, :, None] for _ in range(3)]
+    curve = draws_curve(trials, draws)
+    route = RouteResult("confusion", curve.peak, curve.peak_ci, confusion=curve)
+    record = {"model": "su2", "energy": 0.0, "routes": [route.record()]}
+    path = write_json(tmp_path / "discovery.json", record)
+    found, written = run_draws(tmp_path)
+    assert found == list(curve.draws)
+    kept = written["routes"][0]["confusion"]["draw_accuracy"]
+    assert np.array(kept).shape == (3, len(trials))
+    assert np.array(kept) == pytest.approx(np.array(curve.draw_accuracy))
+    assert path.name == "discovery.json"
 
 
 def _run(path, draws, model="su2", route="confusion"):

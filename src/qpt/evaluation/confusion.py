@@ -37,7 +37,7 @@ mean estimates the top's centre.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -56,6 +56,9 @@ class ConfusionCurve:
     maximum_z: float  # paired standard errors from the peak down to the higher of its dips
     top: tuple[float, float]  # the trials within TOP_Z paired errors of the peak (nan: none)
     draws: tuple[float, ...] = ()  # each independent draw's maximum (draws_curve), else none
+    # each draw's accuracy per trial (draws_curve): how a trial moves, with an interval over
+    # draws, which the pooled ``sem`` (held-out states only) does not hold
+    draw_accuracy: tuple[tuple[float, ...], ...] = ()
 
 
 def _interior_index(accuracy: np.ndarray) -> int | None:
@@ -158,15 +161,18 @@ def draws_curve(
     """``corrects[d][r, t, i]``: ``confusion_curve``'s ``correct`` for each of several
     independent draws d (its own training states, networks and held-out states). The mean of
     the draws' maxima, with a Student-t interval over them (NaN if a draw has none); the
-    curve, ``maximum_z`` and top are those of every draw's held-out states pooled."""
+    curve, ``maximum_z`` and top are those of every draw's held-out states pooled, and each
+    draw's own curve is kept beside them."""
     if len(corrects) < 2:
         raise ValueError(f"draws: {len(corrects)}; an interval over draws needs at least two")
     trials = np.asarray(trials, float)
     per_draw = [np.asarray(c, float).mean(axis=0) for c in corrects]  # (trials, states) each
-    peaks = np.array([interior_peak(trials, p.mean(axis=1)) for p in per_draw])
+    curves = [p.mean(axis=1) for p in per_draw]
+    peaks = np.array([interior_peak(trials, c) for c in curves])
     mean, lo, hi = t_interval(peaks, confidence)
     pooled = np.concatenate(per_draw, axis=1)
-    return _curve(trials, pooled, mean, (lo, hi), 0, tuple(map(float, peaks)))
+    found = _curve(trials, pooled, mean, (lo, hi), 0, tuple(map(float, peaks)))
+    return replace(found, draw_accuracy=tuple(tuple(map(float, c)) for c in curves))
 
 
 def _curve(
