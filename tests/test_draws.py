@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from qpt.compare import main, run_draws
+from qpt.compare import blind_accuracy, main, run_draws
 from qpt.evaluation.confusion import draws_curve
 from qpt.evaluation.draws import pooled_sd, t_interval, welch_difference
 from qpt.reporting import RouteResult, write_json
@@ -139,3 +139,67 @@ def test_compare_refuses_runs_of_two_models_on_one_side(tmp_path, capsys):
     b = _run(tmp_path / "b.json", [3.0, 3.2], model="chern")
     assert main(["--base", a, b, "--new", a]) == 2
     assert "--base mixes models or energies" in capsys.readouterr().err
+
+
+def _curves_run(path, trials, curves, model="su2"):
+    """A discovery.json whose confusion route keeps each draw's accuracy curve."""
+    confusion = {"trials": list(trials), "draws": [6.0] * len(curves)}
+    confusion["draw_accuracy"] = [list(c) for c in curves]
+    record = {
+        "model": model,
+        "energy": 0.0,
+        "routes": [{"route": "confusion", "confusion": confusion}],
+    }
+    path.write_text(json.dumps(record))
+    return str(path)
+
+
+def test_blind_accuracy_is_what_a_network_blind_to_w_scores():
+    """A network that cannot tell the grid's W apart does best calling every state the larger
+    side: on 11 W with as many states each, 10/11 at the outer trials and 6/11 in the middle."""
+    grid = np.repeat(np.linspace(4.0, 9.0, 11), 50)
+    trials = (np.unique(grid)[1:] + np.unique(grid)[:-1]) / 2
+    scored = [max(np.mean(grid > t), np.mean(grid < t)) for t in trials]
+    assert blind_accuracy(len(trials)) == pytest.approx(scored)
+    assert blind_accuracy(10)[[0, 4, 5, 9]] == pytest.approx(np.array([10, 6, 6, 10]) / 11)
+
+
+def test_compare_curves_trial_by_trial(tmp_path, capsys):
+    """--curve pools each side's draw curves: a trial's row holds each side's mean with its
+    Student-t interval and their Welch difference, the last row the same for each draw's mean
+    over the trials; the W_c draws are not read."""
+    rng = np.random.default_rng(11)
+    trials = np.arange(4.25, 9.0, 0.5)
+    base_curves = [0.93 + rng.normal(0, 0.003, (3, len(trials))) for _ in range(2)]
+    new_curves = 0.93 + 0.01 * (trials > 7) + rng.normal(0, 0.003, (4, len(trials)))
+    base = [_curves_run(tmp_path / f"b{i}.json", trials, c) for i, c in enumerate(base_curves)]
+    new = _curves_run(tmp_path / "n.json", trials, new_curves)
+    assert main(["--curve", "--base", *base, "--new", new]) == 0
+    out = capsys.readouterr().out.splitlines()
+    pooled = np.concatenate(base_curves)
+    assert "base 6 draws, new 4" in out[1] and len(out) == 3 + len(trials) + 1
+    bases, news = [*pooled.T, pooled.mean(axis=1)], [*new_curves.T, new_curves.mean(axis=1)]
+    for row, b, n in zip(out[3:], bases, news, strict=True):
+        mean, lo, hi = t_interval(b)
+        d = welch_difference(n, b)
+        assert f"{mean:.4f} [{lo:.4f}, {hi:.4f}]" in row
+        assert f"{d.value:+.4f} [{d.lo:.4f}, {d.hi:.4f}]" in row
+    deep = [row for row in out[3:] if row.split()[0] in ("8.250", "8.750")]
+    assert all(row.endswith("above 0") for row in deep)  # the 0.01 gain, 3 sd apart
+    assert out[3].split()[0] == "4.250" and not out[3].endswith("above 0")
+
+
+def test_compare_curves_refuses_runs_it_cannot_read(tmp_path, capsys):
+    trials = np.arange(4.25, 9.0, 0.5)
+    good = _curves_run(tmp_path / "good.json", trials, np.full((3, 10), 0.9))
+    old = _run(tmp_path / "old.json", [6.0, 6.2, 6.1])  # a run from before draw_accuracy
+    other = _curves_run(tmp_path / "other.json", trials + 0.1, np.full((3, 10), 0.9))
+    short = _curves_run(tmp_path / "short.json", trials, np.full((3, 9), 0.9))
+    for bad, message in [
+        (old, "keeps 0 draw curve(s)"),
+        (other, "runs with different trials"),
+        (short, "(3, 9) draw curves for 10 trials"),
+    ]:
+        assert main(["--curve", "--base", good, "--new", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: ") and message in err
