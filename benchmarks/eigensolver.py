@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 import scipy.linalg as la
@@ -36,7 +37,7 @@ from qpt.physics.lattice import nested_dissection_order_3d
 DENSE_LIMIT_S = 60.0
 
 
-def median_time(fn, repeats: int) -> float:
+def median_time(fn: Callable[[], object], repeats: int) -> float:
     times = []
     for i in range(repeats):
         t0 = time.perf_counter()

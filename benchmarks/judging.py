@@ -27,6 +27,7 @@ import argparse
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,7 @@ from qpt.physics.images import coarse_grain
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
-def timed(fn, repeats: int = 3) -> float:
+def timed(fn: Callable[[], object], repeats: int = 3) -> float:
     """Median wall time of ``fn()``, seconds."""
     times = []
     for _ in range(repeats):
@@ -55,7 +56,7 @@ def timed(fn, repeats: int = 3) -> float:
     return float(np.median(times))
 
 
-def per_state(fn, n: int) -> tuple[float, float]:
+def per_state(fn: Callable[[int], object], n: int) -> tuple[float, float]:
     """(seconds per state, seconds per call) from ``fn(n)`` and ``fn(n // 5)``."""
     small = max(1, n // 5)
     t_n, t_small = timed(lambda: fn(n)), timed(lambda: fn(small))

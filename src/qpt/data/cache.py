@@ -36,10 +36,10 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -74,7 +74,7 @@ def _create_tmp(path: Path) -> tuple[int, Path]:
             continue
 
 
-def _atomic_write(path: Path, write) -> None:
+def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     fd, tmp = _create_tmp(path)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -97,15 +97,15 @@ def _linked(f: np.ndarray, link: str, floor: float | None, plateau: float | None
 
 def _model(
     theta: np.ndarray,
-    W,
-    L,
+    W: np.ndarray,
+    L: np.ndarray,
     order: int,
     link: str,
     anchored: bool,
     irrelevant: bool,
-    floor,
-    exponent,
-):
+    floor: float | None,
+    exponent: float | None,
+) -> tuple[np.ndarray, np.ndarray, float | None]:
     # theta: W_c, 1/nu, F's free coefficients, then the plateau (bounded), then b and y (y
     # only where ``exponent`` is None)
     wc, inv_nu, rest = theta[0], theta[1], theta[2:]

@@ -171,7 +171,9 @@ def _orthonormal_basis(a: np.ndarray, rcond: float) -> np.ndarray:
     return u[:, s > rcond * s.max()]
 
 
-def _sorted_by_distance(energies: np.ndarray, vectors: np.ndarray, energy: float, k: int):
+def _sorted_by_distance(
+    energies: np.ndarray, vectors: np.ndarray, energy: float, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     # lexsort: distance first, then energy, so that ties (exact degeneracy) are deterministic
     order = np.lexsort((energies, np.abs(energies - energy)))[:k]
     return energies[order], vectors[:, order]
@@ -228,7 +230,9 @@ def _max_residual(H: sp.spmatrix, energies: np.ndarray, vectors: np.ndarray) -> 
     return float(np.max(np.linalg.norm(H @ vectors - vectors * energies[None, :], axis=0)))
 
 
-def _shift_invert(H: sp.spmatrix, energy: float, k: int, *, safe: bool, complete: bool = True):
+def _shift_invert(
+    H: sp.spmatrix, energy: float, k: int, *, safe: bool, complete: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     dim = H.shape[0]
     nudge = SHIFT_NUDGE * max(1.0, abs(energy))
     for attempt in range(3):
