@@ -74,7 +74,7 @@ def run_draws(path: Path) -> tuple[list[float], dict[str, Any]]:
     return [float(d) for d in draws], record
 
 
-def run_curves(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+def run_curves(path: Path) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, Any]]:
     """The route's trial boundaries and each draw's accuracy curve (draws x trials) in one
     discovery.json (or a run directory holding one), and the run's record."""
     curve, record, path = _route(path)
@@ -94,17 +94,19 @@ def run_curves(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         raise CompareError(f"{path}: {curves.shape} draw curves for {trials.size} trials")
     if not np.isfinite(curves).all():
         raise CompareError(f"{path}: a draw's curve is not finite")
-    return trials, curves, record
+    return (trials, curves), record
 
 
-def _side(name: str, paths: list[Path], read: Callable[[Path], tuple]) -> tuple[list, str, Any]:
-    """One side's runs as ``read`` finds them, each less the run's record; their model and
-    energy; the literature W_c."""
+def _side(
+    name: str, paths: list[Path], read: Callable[[Path], tuple[Any, dict[str, Any]]]
+) -> tuple[list, str, Any]:
+    """What ``read`` finds in each of one side's runs; their model and energy; the
+    literature W_c."""
     runs = [read(p) for p in paths]
-    models = {(r[-1].get("model"), r[-1].get("energy")) for r in runs}
+    models = {(r.get("model"), r.get("energy")) for _, r in runs}
     if len(models) > 1:
         raise CompareError(f"--{name} mixes models or energies: {sorted(map(str, models))}")
-    return [r[:-1] for r in runs], str(models.pop()), runs[0][-1].get("reference_wc")
+    return [found for found, _ in runs], str(models.pop()), runs[0][1].get("reference_wc")
 
 
 def _summary(
@@ -125,17 +127,14 @@ def _difference(new: Sequence[float], base: Sequence[float], confidence: float) 
 
 
 def print_estimates(
-    base: list[tuple[list[float]]], new: list[tuple[list[float]]], reference: Any, confidence: float
+    base: list[list[float]], new: list[list[float]], reference: Any, confidence: float
 ) -> None:
     """The route's W_c, draws pooled a side (a run's draws each), and new minus base."""
-    base_groups, new_groups = [d for (d,) in base], [d for (d,) in new]
     literature = f"; literature {reference}" if reference else ""
     print(f"{ROUTE}, W_c from independent draws [{100 * confidence:g}%]{literature}")
-    for name, groups in (("base", base_groups), ("new ", new_groups)):
+    for name, groups in (("base", base), ("new ", new)):
         print("  " + _summary(name, groups, reference, confidence))
-    diff = welch_difference(
-        [d for g in new_groups for d in g], [d for g in base_groups for d in g], confidence
-    )
+    diff = welch_difference([d for g in new for d in g], [d for g in base for d in g], confidence)
     print(
         f"  new - base: {diff.value:+.3f} [{diff.lo:.3f}, {diff.hi:.3f}] "
         f"(Welch, {diff.dof:.1f} degrees of freedom): {diff.reading}"
