@@ -1,9 +1,13 @@
 """Eigenstate generation throughput: states/s per model with 1 and 2 workers, cached reload.
 
-    python benchmarks/generation.py [--L 40] [--states 256] [--models su2 ando chern]
+    python benchmarks/generation.py [--L 40] [--states 256] [--models su2 ando chern] \
+        [--allocators tuned glibc]
 
 Each row generates the same training states into a fresh temporary cache (so the runs are
-side by side in one process tree) and then reloads them from the cache.
+side by side in one process tree) and then reloads them from the cache. ``--allocators
+glibc`` adds a row per model whose workers start with glibc's own allocator thresholds
+instead of ``WORKER_MALLOC_ENV``'s, and a row's states must be the same to the last bit as
+its model's first row's.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import argparse
 import resource
 import tempfile
 import time
+
+import numpy as np
+from allocators import ALLOCATORS, allocator
 
 from qpt.data import EnsembleCache, training_ensemble
 from qpt.data.ensemble import Ensemble, grid_ensemble, relative_phases
@@ -37,27 +44,33 @@ def main() -> None:
     parser.add_argument("--states", type=int, default=256)
     parser.add_argument("--models", nargs="+", default=["su2", "ando", "chern"])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--allocators", nargs="+", default=["tuned"], choices=ALLOCATORS)
     args = parser.parse_args()
     print(f"L={args.L}, {args.states} states per run, E=0, letter's training disorder")
-    header = f"{'model':<7}" + "".join(f"{f'{w} worker(s) [st/s]':>22}" for w in args.workers)
-    header += f"{'speed-up':>10}{'reload [ms]':>13}"
+    header = f"{'model':<7}{'allocator':>10}" + "".join(
+        f"{f'{w} worker(s) [st/s]':>22}" for w in args.workers
+    )
+    header += f"{'speed-up':>10}{'reload [ms]':>13}{'same':>6}"
     print(header)
     print("-" * len(header))
     for model in args.models:
-        ens = ensemble_for(model, args.L)
-        rates = []
-        with tempfile.TemporaryDirectory() as tmp:
-            for w in args.workers:
-                cache = EnsembleCache(f"{tmp}/w{w}", ens, shard_size=64)
+        ens, first = ensemble_for(model, args.L), None
+        for name in args.allocators:
+            rates = []
+            with tempfile.TemporaryDirectory() as tmp, allocator(name):
+                for w in args.workers:
+                    cache = EnsembleCache(f"{tmp}/w{w}", ens, shard_size=64)
+                    t0 = time.perf_counter()
+                    cache.ensure(args.states, workers=w, progress=False)
+                    rates.append(args.states / (time.perf_counter() - t0))
                 t0 = time.perf_counter()
-                cache.ensure(args.states, workers=w, progress=False)
-                rates.append(args.states / (time.perf_counter() - t0))
-            t0 = time.perf_counter()
-            data = cache.load(args.states, checksum=True)
-            data.images().sum()  # touch every page
-            reload_ms = 1e3 * (time.perf_counter() - t0)
-        row = f"{model:<7}" + "".join(f"{r:>22.1f}" for r in rates)
-        print(row + f"{rates[-1] / rates[0]:>10.2f}{reload_ms:>13.1f}", flush=True)
+                data = cache.load(args.states, checksum=True)
+                images = data.images().copy()  # touches every page
+                reload_ms = 1e3 * (time.perf_counter() - t0)
+            first = images if first is None else first
+            same = "yes" if np.array_equal(images, first) else "NO"
+            row = f"{model:<7}{name:>10}" + "".join(f"{r:>22.1f}" for r in rates)
+            print(row + f"{rates[-1] / rates[0]:>10.2f}{reload_ms:>13.1f}{same:>6}", flush=True)
     own, children = peak_rss_mb()
     print(f"\npeak RSS: this process {own:.0f} MB, largest worker {children:.0f} MB")
 

@@ -10,6 +10,7 @@ import pytest
 from qpt.data import EnsembleCache, generate_range, grid_ensemble, training_ensemble
 from qpt.data import cache as cache_mod
 from qpt.data.ensemble import relative_phases
+from qpt.data.generation import WORKER_MALLOC_ENV, pinned_imap
 from qpt.physics import get_model
 
 L = 8
@@ -162,6 +163,19 @@ def test_parallel_workers_give_identical_data(tmp_path):
     two = EnsembleCache(tmp_path / "b", ens, shard_size=16).get(32, workers=2, progress=False)
     assert one.images().tobytes() == two.images().tobytes()
     assert one.info.tobytes() == two.info.tobytes()
+
+
+def test_workers_start_single_threaded_with_the_tuned_allocator(monkeypatch):
+    """What a worker's environment holds when it starts: one BLAS thread whatever the
+    parent's, the allocator's thresholds where the user set none, the user's where set;
+    and the parent's environment as it was."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "12345")  # the user's own
+    keys = ["OMP_NUM_THREADS", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"]
+    seen = list(pinned_imap(os.getenv, keys, workers=2))
+    assert seen == ["1", WORKER_MALLOC_ENV["MALLOC_MMAP_THRESHOLD_"], "12345"]
+    assert os.environ["OMP_NUM_THREADS"] == "8" and "MALLOC_MMAP_THRESHOLD_" not in os.environ
 
 
 def test_resume_after_crash(tmp_path, monkeypatch):

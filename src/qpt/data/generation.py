@@ -27,6 +27,17 @@ BLAS_ENV_VARS = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
+#: glibc's allocator in each worker, unless the user's environment sets it: keep up to 32 MB
+#: blocks on the heap and up to 64 MB of freed heap, the ceilings glibc's own adaptive
+#: thresholds reach in a process that has freed a large array (the parent, typically). A
+#: fresh worker starts at 128 KB, so each training step's temporaries went back to the kernel
+#: when freed and faulted in again: 10 to 20x the page faults, a fifth to a third of the CPU
+#: time in the kernel, the networks 1.2 to 1.3x slower (docs/benchmarks.md, "Confusion's
+#: networks side by side"). Set both: setting either one turns glibc's adaptation off.
+WORKER_MALLOC_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
+    "MALLOC_TRIM_THRESHOLD_": str(64 << 20),
+}
 #: info columns stored beside each image
 INFO_COLUMNS = ("W", "energy", "label")
 T, R = TypeVar("T"), TypeVar("R")
@@ -71,11 +82,15 @@ def _pin_worker() -> None:
 
 
 @contextlib.contextmanager
-def _single_threaded_env() -> Iterator[None]:
-    """Set the BLAS/OpenMP thread variables while worker processes start (they inherit
-    them, so their libraries come up single-threaded), then restore the parent's."""
-    saved = {k: os.environ.get(k) for k in BLAS_ENV_VARS}
+def _worker_env() -> Iterator[None]:
+    """Set the BLAS/OpenMP thread variables and, where unset, the allocator's
+    (:data:`WORKER_MALLOC_ENV`) while worker processes start (they inherit them, so their
+    libraries come up single-threaded and read the allocator's at start), then restore the
+    parent's."""
+    saved = {k: os.environ.get(k) for k in (*BLAS_ENV_VARS, *WORKER_MALLOC_ENV)}
     os.environ.update(dict.fromkeys(BLAS_ENV_VARS, "1"))
+    for k, v in WORKER_MALLOC_ENV.items():
+        os.environ.setdefault(k, v)
     try:
         yield
     finally:
@@ -104,12 +119,13 @@ def pinned_imap(fn: Callable[[T], R], tasks: Sequence[T], workers: int) -> Itera
     """``fn`` over ``tasks``, results in order. ``workers <= 1`` (or one task) runs here;
     otherwise a 'spawn' pool of single-threaded workers (spawn, not fork: the parent may hold
     torch/OpenMP threads; single-threaded: two workers with default BLAS threads ran >30x
-    slower). ``fn`` must be importable by name, and pins its own threads when run here."""
+    slower) with :data:`WORKER_MALLOC_ENV`'s allocator. ``fn`` must be importable by name,
+    and pins its own threads when run here."""
     if workers <= 1 or len(tasks) <= 1:
         yield from map(fn, tasks)
         return
     ctx = mp.get_context("spawn")
-    with _single_threaded_env():
+    with _worker_env():
         pool = ctx.Pool(min(workers, len(tasks)), initializer=_pin_worker)
     try:
         yield from pool.imap(fn, tasks)
