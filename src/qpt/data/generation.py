@@ -32,7 +32,7 @@ BLAS_ENV_VARS = (
 #: thresholds reach in a process that has freed a large array (the parent, typically). A
 #: fresh worker starts at 128 KB, so each training step's temporaries went back to the kernel
 #: when freed and faulted in again: 10 to 20x the page faults, a fifth to a third of the CPU
-#: time in the kernel, the networks 1.2 to 1.3x slower (docs/benchmarks.md, "Confusion's
+#: time in the kernel, the networks 1.2 to 1.5x slower (docs/benchmarks.md, "Confusion's
 #: networks side by side"). Set both: setting either one turns glibc's adaptation off.
 WORKER_MALLOC_ENV = {
     "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
