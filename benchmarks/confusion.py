@@ -10,9 +10,10 @@ times one draw of ``experiment=discover_su2``'s route (its first block of grid s
 generated first where missing) with each worker count, side by side in one run, and checks
 that every count gives the same outcomes to the last bit. Networks a second and the
 ratio to the first count are printed; the pool's start (importing torch in each worker) is
-in the time, as in a run. ``--allocators glibc`` adds rows whose workers start with glibc's
-own allocator thresholds instead of ``WORKER_MALLOC_ENV``'s, with the CPU time the workers
-spent in the kernel and their page faults beside each row.
+in the time, as in a run. ``--allocators tuned glibc`` runs each worker count twice, its
+workers started with ``WORKER_MALLOC_ENV``'s allocator thresholds (the default) and with
+glibc's own; each row shows the share of the CPU time spent in the kernel and the minor
+page faults.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@
 
 Each row generates the same training states into a fresh temporary cache (so the runs are
 side by side in one process tree) and then reloads them from the cache. ``--allocators
-glibc`` adds a row per model whose workers start with glibc's own allocator thresholds
-instead of ``WORKER_MALLOC_ENV``'s, and a row's states must be the same to the last bit as
-its model's first row's.
+tuned glibc`` gives each model a row per name, its workers started with
+``WORKER_MALLOC_ENV``'s allocator thresholds (the default) or glibc's own; every row's
+states are compared with its model's first row's, to the last bit.
 """
 
 from __future__ import annotations
