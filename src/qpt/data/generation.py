@@ -29,11 +29,12 @@ BLAS_ENV_VARS = (
 )
 #: glibc's allocator in each worker, unless the user's environment sets it: keep up to 32 MB
 #: blocks on the heap and up to 64 MB of freed heap, the ceilings glibc's own adaptive
-#: thresholds reach in a process that has freed a large array (the parent, typically). A
-#: fresh worker starts at 128 KB, so each training step's temporaries went back to the kernel
-#: when freed and faulted in again: 10 to 20x the page faults, a fifth to a third of the CPU
-#: time in the kernel, the networks 1.2 to 1.5x slower (docs/benchmarks.md, "Confusion's
-#: networks side by side"). Set both: setting either one turns glibc's adaptation off.
+#: thresholds reach once a process has freed large arrays (the parent that loaded the
+#: states trained the same networks with 4% of its CPU in the kernel). A fresh worker starts
+#: at 128 KB, so each training step's temporaries went back to the kernel when freed and
+#: faulted in again: 10 to 20x the page faults, a fifth to a third of the CPU time in the
+#: kernel, the networks 1.2 to 1.5x slower (docs/benchmarks.md, "Confusion's networks side
+#: by side"). Set both: setting either one turns glibc's adaptation off.
 WORKER_MALLOC_ENV = {
     "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
     "MALLOC_TRIM_THRESHOLD_": str(64 << 20),
