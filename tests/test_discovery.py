@@ -65,6 +65,22 @@ def test_discovery_figure_says_when_no_route_measures_nu(tmp_path, monkeypatch):
     assert [t.get_text() for t in ax_wc.get_yticklabels()] == ["confusion"]
 
 
+def test_a_model_without_a_tabulated_critical_disorder_says_so_in_the_table(tmp_path):
+    """The Ando model has no literature W_c: its table says so, not "None"; its class's nu
+    stays beside the routes."""
+    from qpt.reporting import RouteResult, write_discovery
+
+    rng = np.random.default_rng(0)
+    trials = np.linspace(3.0, 8.0, 11)
+    correct = rng.random((2, 11, 200)) > (0.05 + 0.04 * np.abs(trials - 5.6))[None, :, None]
+    c = confusion_curve(trials, correct, n_bootstrap=20, seed=1)
+    result = RouteResult("confusion", c.peak, c.peak_ci, confusion=c, signature="maximum")
+    write_discovery([result], "ando", {}, 0.0, tmp_path)
+    table = (tmp_path / "discovery.md").read_text()
+    assert "| literature | not tabulated | 2.73 |" in table and "None" not in table
+    assert json.loads((tmp_path / "discovery.json").read_text())["reference_wc"] is None
+
+
 def test_confusion_interval_covers_when_the_networks_differ():
     """Each network errs by its own amount at each trial (how it trained), as much as the
     states' noise moves the accuracy between neighbouring trials: the bootstrap over networks

@@ -350,7 +350,8 @@ def write_discovery(
         dropped = f"{r.dropped.wc:.3f}, {r.dropped.nu:.2f}" if r.dropped else ""
         wc, nu = interval_text(r.wc, r.wc_ci, 3), interval_text(r.nu, r.nu_ci, 2)
         rows.append(f"| {r.route} | {wc} | {nu} | {chi2} | {cross} | {dropped} | {r.minutes:.1f} |")
-    rows.append(f"| literature | {wc_ref} | {nu_ref} | | | | |")
+    wc_lit, nu_lit = ("not tabulated" if v is None else v for v in (wc_ref, nu_ref))
+    rows.append(f"| literature | {wc_lit} | {nu_lit} | | | | |")
     for r in results:  # a peak position is a finite-size estimate: how it moves with L
         if r.peaks:
             by_size = (f"L = {L}: {interval_text(p.position, p.ci, 3)}" for L, p in r.peaks.items())
