@@ -22,6 +22,7 @@ from qpt.models.checkpoint import load_classifier
 from qpt.models.module import PhaseClassifier
 from qpt.reporting import (
     interval_text,
+    literature_text,
     publish,
     publish_curves,
     write_evaluation,
@@ -62,7 +63,7 @@ def judge(
         c = t.crossing
         log.info(
             "%s E=%g: P crosses 1/2 at W* = %s (W_c = %s)",
-            t.model, t.energy, interval_text(c.W, (c.lo, c.hi), 3), t.reference_wc,
+            t.model, t.energy, interval_text(c.W, (c.lo, c.hi), 3), literature_text(t.reference_wc),
         )  # fmt: skip
     sweeps = gap_sweep(classifier, sets, ev.gap_sweep, accelerator)
     metrics, files = write_evaluation(

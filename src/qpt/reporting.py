@@ -65,6 +65,11 @@ def interval_text(value: float | None, ci: tuple[float, float] | None, digits: i
     return text + " (outside its interval)" if outside else text
 
 
+def literature_text(value: float | None) -> str:
+    """A literature value beside a result, or "not tabulated" where the model has none."""
+    return "not tabulated" if value is None else str(value)
+
+
 def _estimate_metrics(
     wc: float, wc_ci: tuple[float, float], nu: float | None, nu_ci: tuple[float, float] | None
 ) -> dict[str, float]:
@@ -350,8 +355,7 @@ def write_discovery(
         dropped = f"{r.dropped.wc:.3f}, {r.dropped.nu:.2f}" if r.dropped else ""
         wc, nu = interval_text(r.wc, r.wc_ci, 3), interval_text(r.nu, r.nu_ci, 2)
         rows.append(f"| {r.route} | {wc} | {nu} | {chi2} | {cross} | {dropped} | {r.minutes:.1f} |")
-    wc_lit, nu_lit = ("not tabulated" if v is None else v for v in (wc_ref, nu_ref))
-    rows.append(f"| literature | {wc_lit} | {nu_lit} | | | | |")
+    rows.append(f"| literature | {literature_text(wc_ref)} | {literature_text(nu_ref)} | | | | |")
     for r in results:  # a peak position is a finite-size estimate: how it moves with L
         if r.peaks:
             by_size = (f"L = {L}: {interval_text(p.position, p.ci, 3)}" for L, p in r.peaks.items())
