@@ -205,28 +205,51 @@ def _quiet_trainer(conf: TrainConfig, callbacks: list, **overrides: Any) -> pl.T
 
 
 def network_route(conf: TrainConfig, out: Path) -> RouteResult:
-    d, route = conf.discover, conf.discover.network
+    d = conf.discover
     if not conf.data.coarse_grain:
         raise ValueError("the network route judges every size alike: set data.coarse_grain")
-    modules = [_training_states(conf, L) for L in d.sizes]
-    data = SizesDataModule(modules)
+    networks = train_networks(conf, out)
+    samples = judge_grids(conf, networks, network_grids(conf))
+    if d.network.estimator == "peak_position":
+        return _peak_result("network", samples, conf)
+    wc0 = half_point(samples, d.grid.values())
+    return _scaling_result("network", samples, conf, d.network.scaling, wc0)
+
+
+def network_grids(conf: TrainConfig) -> dict[int, LoadedEnsemble]:
+    """The network route's grid states at each size, drawn by ``conf.seed``."""
+    d = conf.discover
+    return {
+        L: conf.data.load(*grid_states(conf, L, d.network.states_at(d.sizes, L))) for L in d.sizes
+    }
+
+
+def train_networks(conf: TrainConfig, out: Path) -> list[PhaseClassifier]:
+    """The route's replicas (seeds ``conf.seed + replica``), each trained on the training states
+    of every size that ``conf.seed`` draws; checkpoints under ``out``."""
+    d = conf.discover
+    data = SizesDataModule([_training_states(conf, L) for L in d.sizes])
     data.prepare_data()
-    grids = {L: conf.data.load(*grid_states(conf, L, route.states_at(d.sizes, L))) for L in d.sizes}
-    probabilities = {L: [] for L in d.sizes}
-    for replica in range(route.replicas):
+    networks = []
+    for replica in range(d.network.replicas):
         pl.seed_everything(conf.seed + replica, workers=True, verbose=False)
-        meta = modules[0].describe() | {"sizes": d.sizes}
+        meta = data.modules[0].describe() | {"sizes": d.sizes}
         clf = PhaseClassifier(
             conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
         )
-        best = load_classifier(_fit_network(conf, clf, data, out / f"replica{replica}"))
-        for L in d.sizes:
-            probabilities[L].append(predict(best, grids[L], conf.trainer["accelerator"]))
-    samples = {L: (grids[L].W, np.array(probabilities[L])) for L in d.sizes}
-    if route.estimator == "peak_position":
-        return _peak_result("network", samples, conf)
-    wc0 = half_point(samples, d.grid.values())
-    return _scaling_result("network", samples, conf, route.scaling, wc0)
+        networks.append(load_classifier(_fit_network(conf, clf, data, out / f"replica{replica}")))
+    return networks
+
+
+def judge_grids(
+    conf: TrainConfig, networks: list[PhaseClassifier], grids: dict[int, LoadedEnsemble]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """``{L: (W per state, P of shape (networks, states))}``: every network on every grid."""
+    accelerator = conf.trainer["accelerator"]
+    return {
+        L: (grid.W, np.array([predict(net, grid, accelerator) for net in networks]))
+        for L, grid in grids.items()
+    }
 
 
 def _peak_result(route: str, samples: dict, conf: TrainConfig) -> RouteResult:

@@ -1,0 +1,103 @@
+"""Does the draw of training states move the network route's nu (docs/DISCOVERY.md, the
+training-sets study of the Ando model)?
+
+The route's bootstrap resamples the grid states and the replicas, but every replica of a run
+learns the same training states, drawn by the run's seed. This study crosses several seeds'
+cached states: the replicas trained on seed a's training states (as the command trains them,
+:func:`qpt.discovery.train_networks`) judge seed b's grid states
+(:func:`qpt.discovery.network_grids`), for every pair (a, b); each cell is fitted as the
+route fits it (the bootstrap seeded by b, so the cells a = b are the runs themselves).
+
+The table gives W_c and nu of every cell; below it, a two-way split of nu: the sd between
+training seeds (the row means) and between grid seeds (the column means), beside the sd a
+cell's own interval implies (its half-width / 1.96, averaged over the cells).
+
+    QPT_CACHE_DIR=<the seeds' caches> .venv/bin/python docs/studies/network_training_sets.py \\
+        --seeds 1234,8765,4242 -- experiment=discover_su2 model=ando
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from r_scaling_trend import load_config  # this folder (the script's) is on sys.path
+
+from qpt.discovery import (
+    half_point,
+    judge_grids,
+    network_grids,
+    scaling_settings,
+    train_networks,
+)
+from qpt.evaluation.scaling import ScalingEstimate, bootstrap_scaling
+
+
+def fitted(conf, samples: dict) -> ScalingEstimate:
+    """The route's bootstrap scaling fit of ``samples``, started where the command starts it."""
+    form = conf.discover.network.scaling
+    wc0 = half_point(samples, conf.discover.grid.values())
+    return bootstrap_scaling(samples, **scaling_settings(conf, form, wc0))
+
+
+def two_way(table: np.ndarray) -> tuple[float, float, float]:
+    """sd of the row means, of the column means, and of the residual of an additive fit."""
+    rows, cols = table.mean(axis=1), table.mean(axis=0)
+    residual = table - rows[:, None] - cols[None, :] + table.mean()
+    dof = (table.shape[0] - 1) * (table.shape[1] - 1)
+    return (
+        float(rows.std(ddof=1)),
+        float(cols.std(ddof=1)),
+        float(np.sqrt((residual**2).sum() / dof)),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="1234,8765,4242", help="seeds with cached states")
+    parser.add_argument("overrides", nargs="*", help="train.py's overrides of those runs")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    with tempfile.TemporaryDirectory() as out:
+        conf = load_config(args.overrides, out)
+        by_seed = {s: dataclasses.replace(conf, seed=s) for s in seeds}
+        networks = {s: train_networks(c, Path(out) / f"train{s}") for s, c in by_seed.items()}
+    grids = {s: network_grids(c) for s, c in by_seed.items()}
+    cells = {
+        (a, b): fitted(by_seed[b], judge_grids(conf, networks[a], grids[b]))
+        for a in seeds
+        for b in seeds
+    }
+    print(
+        f"{len(networks[seeds[0]])} networks a training seed; rows: training states, "
+        "columns: grid states"
+    )
+    print("| training \\ grid | " + " | ".join(str(b) for b in seeds) + " |")
+    print("|---|" + "---|" * len(seeds))
+    for a in seeds:
+        row = []
+        for b in seeds:
+            e = cells[a, b]
+            row.append(
+                f"W_c {e.wc:.3f} [{e.wc_ci[0]:.3f}, {e.wc_ci[1]:.3f}], nu {e.nu:.2f} "
+                f"[{e.nu_ci[0]:.2f}, {e.nu_ci[1]:.2f}], chi2/dof {e.fit.reduced_chi2:.2f}"
+            )
+        print(f"| {a} | " + " | ".join(row) + " |")
+    for name, value, ci in (("W_c", "wc", "wc_ci"), ("nu", "nu", "nu_ci")):
+        table = np.array([[getattr(cells[a, b], value) for b in seeds] for a in seeds])
+        implied = np.mean(
+            [(getattr(c, ci)[1] - getattr(c, ci)[0]) / 2 / 1.96 for c in cells.values()]
+        )
+        rows, cols, rest = two_way(table)
+        print(
+            f"{name}: sd between training seeds {rows:.3f}, between grid seeds {cols:.3f}, "
+            f"residual {rest:.3f}; sd of all cells {table.std(ddof=1):.3f}; "
+            f"a cell's interval implies {implied:.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
