@@ -1,13 +1,14 @@
 """The Lightning DataModule (split, loaders, on-the-fly mode) and the test sets."""
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
 import torch
 
 from qpt.data.config import DataConfig, TestGrid, TrainDisorder
-from qpt.data.datamodule import EigenstateDataModule, OnTheFlyDataset
+from qpt.data.datamodule import EigenstateDataModule, OnTheFlyDataset, SizesDataModule
 from qpt.data.testsets import TestSets
 from qpt.schema import check
 
@@ -47,6 +48,37 @@ def test_split_is_deterministic_and_disjoint(tmp_path):
     assert np.array_equal(train, train2) and np.array_equal(val, val2)
     assert len(val) == 4 and len(train) == 36
     assert set(train).isdisjoint(val) and set(train) | set(val) == set(range(40))
+
+
+def test_parts_of_the_training_states_are_disjoint_draws_that_cover_them_all(tmp_path):
+    """replica_states: split: n networks learn n disjoint parts of every size's training
+    states (the validation states all), together exactly the shared set."""
+    sizes = [EigenstateDataModule("su2", L, 3, TRAIN, data_config(tmp_path), {}) for L in (8, 12)]
+    whole = SizesDataModule(sizes)
+    whole.prepare_data()
+    whole.setup("fit")
+
+    def seen(dataset) -> list[bytes]:
+        return [dataset[i][0].numpy().tobytes() for i in range(len(dataset))]
+
+    parts = [SizesDataModule(sizes, (k, 3)) for k in range(3)]
+    for part in parts:
+        part.setup("fit")
+        assert seen(part.val_set) == seen(whole.val_set)
+    images = [seen(part.train_set) for part in parts]
+    assert [len(i) for i in images] == [24, 24, 24]  # 36 a size, a third each of both sizes
+    for a, b in itertools.combinations(images, 2):
+        assert set(a).isdisjoint(b)
+    assert sorted(itertools.chain(*images)) == sorted(seen(whole.train_set))
+
+
+def test_parts_of_training_states_made_on_the_fly_are_refused(tmp_path):
+    dm = make_dm(tmp_path, mode="on_the_fly")
+    dm.prepare_data()
+    with pytest.raises(
+        ValueError, match=r"part 1 of 2 of the training states needs data\.mode=cache"
+    ):
+        SizesDataModule([dm], (1, 2)).setup("fit")
 
 
 def test_fit_loaders_give_scaled_images_and_labels(tmp_path):

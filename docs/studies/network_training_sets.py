@@ -44,7 +44,8 @@ def fitted(conf, samples: dict) -> ScalingEstimate:
 
 
 def two_way(table: np.ndarray) -> tuple[float, float, float]:
-    """sd of the row means, of the column means, and of the residual of an additive fit."""
+    """sd of the row means, of the column means, and of the residual of an additive fit (the
+    F ratio of rows or columns is 3 x their sd^2 / the residual's, for a 3 x 3 table)."""
     rows, cols = table.mean(axis=1), table.mean(axis=0)
     residual = table - rows[:, None] - cols[None, :] + table.mean()
     dof = (table.shape[0] - 1) * (table.shape[1] - 1)
@@ -94,7 +95,9 @@ def main() -> None:
         rows, cols, rest = two_way(table)
         print(
             f"{name}: sd between training seeds {rows:.3f}, between grid seeds {cols:.3f}, "
-            f"residual {rest:.3f}; sd of all cells {table.std(ddof=1):.3f}; "
+            f"residual {rest:.3f} (F: rows {len(seeds) * rows**2 / rest**2:.0f}, columns "
+            f"{len(seeds) * cols**2 / rest**2:.0f}); total "
+            f"{np.sqrt(rows**2 + cols**2 + rest**2):.3f}; mean {table.mean():.3f}; "
             f"a cell's interval implies {implied:.3f}"
         )
 

@@ -226,14 +226,17 @@ def network_grids(conf: TrainConfig) -> dict[int, LoadedEnsemble]:
 
 def train_networks(conf: TrainConfig, out: Path) -> list[PhaseClassifier]:
     """The route's replicas (seeds ``conf.seed + replica``), each trained on the training states
-    of every size that ``conf.seed`` draws; checkpoints under ``out``."""
-    d = conf.discover
-    data = SizesDataModule([_training_states(conf, L) for L in d.sizes])
-    data.prepare_data()
+    of every size that ``conf.seed`` draws (all, or with ``replica_states: split`` its own
+    part of them); checkpoints under ``out``."""
+    d, n = conf.discover, conf.discover.network.replicas
+    modules = [_training_states(conf, L) for L in d.sizes]
+    SizesDataModule(modules).prepare_data()
     networks = []
-    for replica in range(d.network.replicas):
+    for replica in range(n):
+        part = (replica, n) if d.network.replica_states == "split" else (0, 1)
+        data = SizesDataModule(modules, part)
         pl.seed_everything(conf.seed + replica, workers=True, verbose=False)
-        meta = data.modules[0].describe() | {"sizes": d.sizes}
+        meta = modules[0].describe() | {"sizes": d.sizes}
         clf = PhaseClassifier(
             conf.net, dataclasses.asdict(conf.optim), conf.symmetry, meta, conf.val_orbit
         )

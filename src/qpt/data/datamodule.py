@@ -11,7 +11,14 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from threadpoolctl import threadpool_limits
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, IterableDataset, get_worker_info
+from torch.utils.data import (
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    Subset,
+    get_worker_info,
+)
 
 from qpt.data.cache import LoadedEnsemble
 from qpt.data.config import DataConfig, TrainDisorder, input_scale
@@ -197,18 +204,25 @@ class SizesDataModule(pl.LightningDataModule):
     """The training states of several lattice sizes as one set, for a network that sees
     every size alike (``data.coarse_grain``): each size's own split, concatenated."""
 
-    def __init__(self, modules: list[EigenstateDataModule]):
+    def __init__(self, modules: list[EigenstateDataModule], part: tuple[int, int] = (0, 1)):
+        """``part`` (k, n): learn only the training states k, k + n, k + 2n, ... of each size
+        (the validation states all), so n networks learn disjoint draws."""
         super().__init__()
         self.modules = modules
+        self.part = part
 
     def prepare_data(self) -> None:
         for m in self.modules:
             m.prepare_data()
 
     def setup(self, stage: str | None = None) -> None:
+        k, n = self.part
         for m in self.modules:
             m.setup(stage)
-        self.train_set = ConcatDataset([m.train_set for m in self.modules])
+        if n > 1 and any(isinstance(m.train_set, IterableDataset) for m in self.modules):
+            raise ValueError(f"part {k} of {n} of the training states needs data.mode=cache")
+        parts = [Subset(m.train_set, range(k, len(m.train_set), n)) for m in self.modules]
+        self.train_set = ConcatDataset([m.train_set for m in self.modules] if n == 1 else parts)
         self.val_set = ConcatDataset([m.val_set for m in self.modules])
 
     def train_dataloader(self) -> DataLoader:

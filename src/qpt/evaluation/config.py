@@ -133,6 +133,10 @@ class NetworkRoute:
 
     states_per_w: int = at_least(2)
     replicas: int = at_least(1)
+    # shared: every replica learns all training states; split: replica r learns the training
+    # states r, r + replicas, ... of each size, so the replicas are independent draws of
+    # training states and the bootstrap over them holds that draw (docs/DISCOVERY.md, Ando)
+    replica_states: str = one_of(("shared", "split"))
     estimator: str = one_of(("scaling", "peak_position"))
     scaling: ScalingFormConfig
     # one per size of ``discover.sizes``, in place of ``states_per_w``: the largest size's
