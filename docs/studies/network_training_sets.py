@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from r_scaling_trend import load_config  # this folder (the script's) is on sys.path
@@ -33,14 +34,34 @@ from qpt.discovery import (
     scaling_settings,
     train_networks,
 )
-from qpt.evaluation.scaling import ScalingEstimate, bootstrap_scaling
+from qpt.evaluation.scaling import (
+    ScalingEstimate,
+    bootstrap_scaling,
+    curve_points,
+    fit_scaling,
+    signature_z,
+)
 
 
-def fitted(conf, samples: dict) -> ScalingEstimate:
-    """The route's bootstrap scaling fit of ``samples``, started where the command starts it."""
+class Cell(NamedTuple):
+    """One (training seed, grid seed) pair read as the route reads a run."""
+
+    estimate: ScalingEstimate
+    z: float  # the sizes' crossing, in standard errors
+    wc_without_smallest: float
+
+
+def fitted(conf, samples: dict) -> Cell:
+    """The route's bootstrap scaling fit of ``samples``, started where the command starts it,
+    with its crossing z and the fit without the smallest size (the route's three rules)."""
     form = conf.discover.network.scaling
     wc0 = half_point(samples, conf.discover.grid.values())
-    return bootstrap_scaling(samples, **scaling_settings(conf, form, wc0))
+    settings = scaling_settings(conf, form, wc0)
+    estimate = bootstrap_scaling(samples, **settings)
+    rest = {L: s for L, s in samples.items() if L != min(samples)}
+    fit = {k: v for k, v in settings.items() if k not in ("n_bootstrap", "seed")}
+    dropped = fit_scaling(*curve_points(rest), **fit)
+    return Cell(estimate, signature_z(samples, estimate.wc, form.signature), dropped.wc)
 
 
 def two_way(table: np.ndarray) -> tuple[float, float, float]:
@@ -81,17 +102,17 @@ def main() -> None:
     for a in seeds:
         row = []
         for b in seeds:
-            e = cells[a, b]
+            e = cells[a, b].estimate
             row.append(
                 f"W_c {e.wc:.3f} [{e.wc_ci[0]:.3f}, {e.wc_ci[1]:.3f}], nu {e.nu:.2f} "
-                f"[{e.nu_ci[0]:.2f}, {e.nu_ci[1]:.2f}], chi2/dof {e.fit.reduced_chi2:.2f}"
+                f"[{e.nu_ci[0]:.2f}, {e.nu_ci[1]:.2f}], chi2/dof {e.fit.reduced_chi2:.2f}, "
+                f"z {cells[a, b].z:.1f}, W_c without L_min {cells[a, b].wc_without_smallest:.3f}"
             )
         print(f"| {a} | " + " | ".join(row) + " |")
     for name, value, ci in (("W_c", "wc", "wc_ci"), ("nu", "nu", "nu_ci")):
-        table = np.array([[getattr(cells[a, b], value) for b in seeds] for a in seeds])
-        implied = np.mean(
-            [(getattr(c, ci)[1] - getattr(c, ci)[0]) / 2 / 1.96 for c in cells.values()]
-        )
+        table = np.array([[getattr(cells[a, b].estimate, value) for b in seeds] for a in seeds])
+        widths = [getattr(c.estimate, ci)[1] - getattr(c.estimate, ci)[0] for c in cells.values()]
+        implied = np.mean(widths) / 2 / 1.96
         rows, cols, rest = two_way(table)
         print(
             f"{name}: sd between training seeds {rows:.3f}, between grid seeds {cols:.3f}, "
