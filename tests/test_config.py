@@ -43,6 +43,18 @@ def test_defaults_are_typed_objects():
             "discover.network.estimator='fit'",
         ),
         (
+            ["experiment=discover_su2", "discover.network.replica_states=bagged"],
+            "discover.network.replica_states='bagged'",
+        ),
+        (
+            [
+                "experiment=discover_su2",
+                "discover.network.replica_states=split",
+                "data.mode=on_the_fly",
+            ],
+            "needs data.mode=cache, not 'on_the_fly'",
+        ),
+        (
             ["experiment=discover_su2", "discover.r.scaling.link=bounded"],
             "discover.r.scaling.floor=None: the fixed end of link=bounded",
         ),

@@ -70,6 +70,8 @@ def test_parts_of_the_training_states_are_disjoint_draws_that_cover_them_all(tmp
     for a, b in itertools.combinations(images, 2):
         assert set(a).isdisjoint(b)
     assert sorted(itertools.chain(*images)) == sorted(seen(whole.train_set))
+    with pytest.raises(ValueError, match="part 3 of 3: not a part"):
+        SizesDataModule(sizes, (3, 3))
 
 
 def test_parts_of_training_states_made_on_the_fly_are_refused(tmp_path):

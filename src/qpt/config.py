@@ -80,6 +80,12 @@ class TrainConfig:
             )
         for name, node in self._targets():
             check_arguments(node, name)
+        network = self.discover.network if self.discover else None
+        if network and network.replica_states == "split" and self.data.mode != "cache":
+            raise ValueError(
+                "discover.network.replica_states='split' gives each network its part of the "
+                f"cached training states: it needs data.mode=cache, not {self.data.mode!r}"
+            )
         physics = get_model(self.model.name, **self.model.params)
         train = self.disorder.train
         # ranges in units of W_c: the model must know it

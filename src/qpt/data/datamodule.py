@@ -208,6 +208,8 @@ class SizesDataModule(pl.LightningDataModule):
         """``part`` (k, n): learn only the training states k, k + n, k + 2n, ... of each size
         (the validation states all), so n networks learn disjoint draws."""
         super().__init__()
+        if not 0 <= part[0] < part[1]:
+            raise ValueError(f"part {part[0]} of {part[1]}: not a part")
         self.modules = modules
         self.part = part
 
@@ -219,10 +221,12 @@ class SizesDataModule(pl.LightningDataModule):
         k, n = self.part
         for m in self.modules:
             m.setup(stage)
-        if n > 1 and any(isinstance(m.train_set, IterableDataset) for m in self.modules):
-            raise ValueError(f"part {k} of {n} of the training states needs data.mode=cache")
-        parts = [Subset(m.train_set, range(k, len(m.train_set), n)) for m in self.modules]
-        self.train_set = ConcatDataset([m.train_set for m in self.modules] if n == 1 else parts)
+        sets = [m.train_set for m in self.modules]
+        if n > 1:
+            if any(isinstance(s, IterableDataset) for s in sets):
+                raise ValueError(f"part {k} of {n} of the training states needs data.mode=cache")
+            sets = [Subset(s, range(k, len(s), n)) for s in sets]
+        self.train_set = ConcatDataset(sets)
         self.val_set = ConcatDataset([m.val_set for m in self.modules])
 
     def train_dataloader(self) -> DataLoader:
