@@ -135,7 +135,8 @@ class NetworkRoute:
     replicas: int = at_least(1)
     # shared: every replica learns all training states; split: replica r learns the training
     # states r, r + replicas, ... of each size, so the replicas are independent draws of
-    # training states and the bootstrap over them holds that draw (docs/DISCOVERY.md, Ando)
+    # training states and the bootstrap over them holds that draw; on the Ando model a cubic
+    # F misfits such networks, so the default stays shared (docs/DISCOVERY.md, Ando)
     replica_states: str = one_of(("shared", "split"))
     estimator: str = one_of(("scaling", "peak_position"))
     scaling: ScalingFormConfig
