@@ -54,17 +54,23 @@ class Cell(NamedTuple):
     wc_without_smallest: float
 
 
-def fitted(conf, samples: dict) -> Cell:
-    """The route's bootstrap scaling fit of ``samples``, started where the command starts it,
-    with its crossing z and the fit without the smallest size (the route's three rules)."""
-    form = conf.discover.network.scaling
+def route_settings(conf, samples: dict) -> tuple[dict, dict]:
+    """The route's bootstrap settings for ``samples``, started where the command starts it,
+    and the same for one fit (no bootstrap)."""
     wc0 = half_point(samples, conf.discover.grid.values())
-    settings = scaling_settings(conf, form, wc0)
+    settings = scaling_settings(conf, conf.discover.network.scaling, wc0)
+    return settings, {k: v for k, v in settings.items() if k not in ("n_bootstrap", "seed")}
+
+
+def fitted(conf, samples: dict) -> Cell:
+    """The route's bootstrap scaling fit of ``samples``, with its crossing z and the fit
+    without the smallest size (the route's three rules)."""
+    settings, fit = route_settings(conf, samples)
     estimate = bootstrap_scaling(samples, **settings)
     rest = {L: s for L, s in samples.items() if L != min(samples)}
-    fit = {k: v for k, v in settings.items() if k not in ("n_bootstrap", "seed")}
     dropped = fit_scaling(*curve_points(rest), **fit)
-    return Cell(estimate, signature_z(samples, estimate.wc, form.signature), dropped.wc)
+    z = signature_z(samples, estimate.wc, conf.discover.network.scaling.signature)
+    return Cell(estimate, z, dropped.wc)
 
 
 def two_way(table: np.ndarray) -> tuple[float, float, float]:
@@ -91,13 +97,7 @@ def one_way(groups: np.ndarray) -> tuple[float, int, int]:
 
 def alone(conf, samples: dict) -> np.ndarray:
     """(W_c, nu) of each network's own curves, fitted as the route fits (no bootstrap)."""
-    form = conf.discover.network.scaling
-    wc0 = half_point(samples, conf.discover.grid.values())
-    fit = {
-        k: v
-        for k, v in scaling_settings(conf, form, wc0).items()
-        if k not in ("n_bootstrap", "seed")
-    }
+    _, fit = route_settings(conf, samples)
     n = len(next(iter(samples.values()))[1])
     fits = [
         fit_scaling(*curve_points({L: (W, v[i : i + 1]) for L, (W, v) in samples.items()}), **fit)
