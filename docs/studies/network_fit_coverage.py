@@ -28,7 +28,7 @@ import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from network_replicas import load_samples  # this folder (the script's) is on sys.path
@@ -59,18 +59,49 @@ def spread_of(samples: dict) -> tuple[float, float]:
 
 
 def synthetic_samples(
-    template: dict, coefficients: list[float], kappa: float, jitter: float, seed: int
+    template: dict,
+    coefficients: list[float],
+    kappa: float,
+    jitter: float,
+    seed: int,
+    *,
+    nu: float = NU,
 ) -> dict:
     """A study with ``template``'s sizes, W per state and number of networks (``{L: (W,
-    networks)}``); see the module docstring."""
+    networks)}``), its curves scaling with ``nu``; see the module docstring."""
     rng = np.random.default_rng(seed)
     samples = {}
     for L, (W, networks) in sorted(template.items()):
-        mean = expit(np.polynomial.polynomial.polyval((W - WC) * L ** (1 / NU), coefficients))
+        mean = expit(np.polynomial.polynomial.polyval((W - WC) * L ** (1 / nu), coefficients))
         state = np.clip(rng.beta(mean * kappa, (1 - mean) * kappa), CLIP, 1 - CLIP)
         seen = logit(state) + rng.normal(0.0, jitter, (networks, len(W)))
         samples[L] = (W, expit(seen))
     return samples
+
+
+class RunShape(NamedTuple):
+    """What synthetic studies copy from a measured run: its samples, the route's bootstrap
+    settings and fit settings (started where the route starts), the run's own fit of the
+    truth's order, and its per-state concentration and network jitter."""
+
+    measured: dict
+    settings: dict
+    fit: dict
+    truth: Any
+    kappa: float
+    jitter: float
+
+
+def run_shape(samples: Path, overrides: list[str], truth_order: int) -> RunShape:
+    """The :class:`RunShape` of the run that wrote ``samples`` with train.py's ``overrides``."""
+    with tempfile.TemporaryDirectory() as out:
+        conf = load_config(overrides, out)
+    measured = load_samples(samples)
+    wc0 = half_point(measured, conf.discover.grid.values())
+    settings = scaling_settings(conf, conf.discover.network.scaling, wc0)
+    fit = {k: v for k, v in settings.items() if k not in ("n_bootstrap", "seed")}
+    truth = fit_scaling(*curve_points(measured), **(fit | {"order": truth_order}))
+    return RunShape(measured, settings, fit, truth, *spread_of(measured))
 
 
 class Refit(NamedTuple):
@@ -117,14 +148,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("overrides", nargs="*", help="train.py's overrides of that run")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as out:
-        conf = load_config(args.overrides, out)
-    measured = load_samples(args.samples)
-    wc0 = half_point(measured, conf.discover.grid.values())
-    settings = scaling_settings(conf, conf.discover.network.scaling, wc0)
-    fit = {k: v for k, v in settings.items() if k not in ("n_bootstrap", "seed")}
-    truth = fit_scaling(*curve_points(measured), **(fit | {"order": args.truth_order}))
-    kappa, jitter = spread_of(measured)
+    measured, settings, _, truth, kappa, jitter = run_shape(
+        args.samples, args.overrides, args.truth_order
+    )
     print(
         f"truth: W_c {WC}, nu {NU}, F of order {args.truth_order} from the run "
         f"{np.round(truth.coefficients, 5).tolist()} (the run's own fit: W_c {truth.wc:.3f}, "

@@ -16,7 +16,6 @@ writes nothing. A missing or unreadable file, or a run without that route's draw
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -26,35 +25,21 @@ from typing import Any
 import numpy as np
 
 from qpt.evaluation.draws import pooled_sd, t_interval, welch_difference
+from qpt.records import RecordError, read_discovery, refuse, route_record
 
 #: the one route whose runs record independent draws (discover.confusion.draws)
 ROUTE = "confusion"
 
 
-class CompareError(ValueError):
-    """A run that cannot be compared: the message names the file and what is wrong."""
+#: a run that cannot be compared: the message names the file and what is wrong
+CompareError = RecordError
 
 
 def _route(path: Path) -> tuple[dict[str, Any], dict[str, Any], Path]:
     """The route's curve record in one discovery.json (or a run directory holding one), the
     run's record, and the file's path."""
-    if path.is_dir():
-        path = path / "discovery.json"
-    try:
-        record = json.loads(path.read_text())
-    except OSError as err:
-        raise CompareError(f"{path}: {err.strerror or err}") from None
-    except json.JSONDecodeError as err:
-        raise CompareError(f"{path}: not a discovery.json ({err.msg}, line {err.lineno})") from None
-    except UnicodeDecodeError:
-        raise CompareError(f"{path}: not a discovery.json (not text)") from None
-    if not isinstance(record, dict) or not isinstance(record.get("routes"), list):
-        raise CompareError(f"{path}: not a discovery.json (no list of routes)")
-    routes = {r.get("route"): r for r in record["routes"] if isinstance(r, dict)}
-    if ROUTE not in routes:
-        have = ", ".join(map(str, routes)) or "none"
-        raise CompareError(f"{path}: no {ROUTE!r} route (it has: {have})")
-    curve = routes[ROUTE].get("confusion")
+    record, path = read_discovery(path)
+    curve = route_record(record, ROUTE, path).get("confusion")
     return (curve if isinstance(curve, dict) else {}), record, path
 
 
@@ -191,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confidence", type=float, default=0.95)
     args = parser.parse_args(argv)
     if not 0 < args.confidence < 1:
-        return _fail(f"--confidence {args.confidence}: must lie between 0 and 1")
+        return refuse(f"--confidence {args.confidence}: must lie between 0 and 1")
     read = run_curves if args.curve else run_draws
     try:
         base, base_model, reference = _side("base", args.base, read)
@@ -203,13 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print_estimates(base, new, reference, args.confidence)
     except CompareError as err:
-        return _fail(str(err))
+        return refuse(str(err))
     return 0
-
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ A route repeated on independent draws (the confusion route's ``draws``: fresh tr
 states, networks and held-out states each time) gives one estimate a draw. Their mean has a
 Student-t interval; two sets of draws (two sizes, say) differ by a Welch interval, which
 assumes neither equal scatter nor equal counts. Both are checked for coverage on normal draws
-in tests/test_draws.py.
+in tests/test_draws.py. Independent runs that each carry their own interval can also be held
+against those intervals (:func:`scatter_against_intervals`): does a run's interval hold the
+scatter between runs?
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import chi2 as chi_square
+from scipy.stats import norm
 from scipy.stats import t as student_t
 
 
@@ -69,3 +73,45 @@ def welch_difference(
     dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     half = float(student_t.ppf((1 + confidence) / 2, dof)) * se
     return Difference(value, value - half, value + half, float(dof))
+
+
+@dataclass(frozen=True)
+class Scatter:
+    """Independent estimates against their own intervals. ``held``: the sd their intervals
+    imply (the rms over runs) over the sd between them, about 1 when the intervals are
+    honest, below 1 when they leave out something a fresh run draws again; ``p``: the upper
+    tail of ``chi2`` (the estimates about their inverse-variance mean, in units of their
+    own sd) with ``dof`` degrees of freedom, small when they scatter more than they say."""
+
+    sd: float
+    implied: float
+    chi2: float
+    dof: int
+    p: float
+
+    @property
+    def held(self) -> float:
+        return self.implied / self.sd if self.sd > 0 else math.inf
+
+
+def scatter_against_intervals(
+    values: Sequence[float], intervals: Sequence[tuple[float, float]], confidence: float = 0.95
+) -> Scatter:
+    """How ``values`` (independent estimates) scatter against their own ``confidence``
+    intervals, each read as a normal sd of width / (2 z) (a percentile interval need not be
+    symmetric about its estimate)."""
+    x = np.asarray(values, float)
+    bounds = np.asarray(intervals, float).reshape(-1, 2)
+    if len(x) < 2 or len(bounds) != len(x):
+        raise ValueError(
+            f"{len(x)} estimate(s), {len(bounds)} interval(s): need two or more of each, alike"
+        )
+    sd_each = (bounds[:, 1] - bounds[:, 0]) / (2 * float(norm.ppf((1 + confidence) / 2)))
+    if not (sd_each > 0).all():
+        raise ValueError(f"an interval without width: {bounds.tolist()}")
+    weights = 1 / sd_each**2
+    centre = float(weights @ x / weights.sum())
+    chi2 = float(weights @ (x - centre) ** 2)
+    dof = len(x) - 1
+    implied = float(np.sqrt(np.mean(sd_each**2)))
+    return Scatter(float(x.std(ddof=1)), implied, chi2, dof, float(chi_square.sf(chi2, dof)))

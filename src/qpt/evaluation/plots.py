@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # only for the hints: the results' modules draw with this one
     from qpt.evaluation.peak import PeakPosition
     from qpt.evaluation.phase_diagram import PhaseDiagram
     from qpt.evaluation.scaling import ScalingFit
+    from qpt.pool import Pooled, RunEstimate
     from qpt.reporting import RouteResult
 
 P_LIMITS = (-0.03, 1.03)  # a probability axis, with room for markers at 0 and 1
@@ -413,4 +414,33 @@ def output_variance_peaks(
     for ax in (ax_v, ax_w):
         _legend_and_grid(ax, fontsize=7)
     fig.suptitle(title)
+    _save(fig, path, dpi=110)
+
+
+def pooled_runs(
+    route: str, runs: Sequence[RunEstimate], pooled: Sequence[Pooled], path: str | os.PathLike
+) -> None:
+    """One panel a quantity (W_c, nu): each run's estimate with its own interval, the pooled
+    mean with its Student-t interval (a band), and the literature value (dotted)."""
+    fig, axes = plt.subplots(1, len(pooled), figsize=(5 * len(pooled), 0.5 * len(runs) + 2.2))
+    for ax, p in zip(np.atleast_1d(axes), pooled, strict=True):
+        pairs = [(r.wc, r.wc_ci) if p.name == "W_c" else (r.nu, r.nu_ci) for r in runs]
+        values = np.array([v for v, _ in pairs])
+        lo, hi = np.array([ci for _, ci in pairs]).T
+        rows = np.arange(len(runs))
+        # a percentile interval need not hold its estimate (a fit's bias): clip, never negative
+        xerr = np.maximum([values - lo, hi - values], 0)
+        ax.errorbar(values, rows, xerr=xerr, fmt="o", capsize=3, label="each run (its interval)")
+        ax.axvspan(p.lo, p.hi, color="C1", alpha=0.25, label=f"pooled, {p.runs} runs (Student-t)")
+        ax.axvline(p.mean, color="C1", lw=1.5)
+        if p.reference:
+            _literature_line(ax, p.reference)
+        names = [f"seed {r.seed}" if r.seed is not None else r.path.parent.name for r in runs]
+        ax.set_yticks(rows, names)
+        ax.invert_yaxis()
+        d = 3 if p.name == "W_c" else 2
+        ax.set(
+            xlabel=p.name, title=f"{route}: {p.name} = {p.mean:.{d}f} [{p.lo:.{d}f}, {p.hi:.{d}f}]"
+        )
+        _legend_and_grid(ax, fontsize=7)
     _save(fig, path, dpi=110)

@@ -1,0 +1,246 @@
+"""qpt-pool: one route's W_c and nu pooled over independent discovery runs (one a seed).
+
+qpt-pool outputs/su2_s1234 outputs/su2_s3141 outputs/su2_s2718       # run directories
+qpt-pool --route r --plot pooled.png runs/*/discovery.json
+
+Runs of different seeds are independent draws of everything a run draws: its training
+states, grid states and network seeds. The mean of their estimates with a Student-t
+interval over them therefore holds every draw, also those that a run's own interval leaves
+out (the network route's interval resamples its grid states and networks, not the training
+states the networks share: docs/DISCOVERY.md). It prints each run's estimate with its own
+interval, the pooled mean with its interval, and how the runs scatter against their own
+intervals (:func:`qpt.evaluation.draws.scatter_against_intervals`); ``--plot`` draws both.
+
+Only runs of one setting are pooled: a run is refused (one ``error:`` line on stderr, exit
+status 2, nothing written) if it cannot be read, lacks the route or an estimate, or differs
+from the first run in model or energy, or in its settings (its ``.hydra/config.yaml``; the
+seed, where it ran and the other routes' sections aside); so is a seed given twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qpt.evaluation.draws import Scatter, scatter_against_intervals, t_interval
+from qpt.records import RecordError, read_discovery, refuse, route_record, run_settings
+
+#: the routes a discovery run may hold (qpt.discovery)
+ROUTES = ("network", "confusion", "r", "bott", "transfer_matrix")
+#: settings that may differ between runs of one setting: which draw (the seed) and where and
+#: how it ran, not what it computes (generation and judging give the same states and outputs
+#: with any number of workers, shards or cache places)
+FREE_SETTINGS = (
+    "seed",
+    "output_dir",
+    "resume",
+    "logger",
+    "data.cache_dir",
+    "data.gen_workers",
+    "data.shard_index",
+    "data.shard_count",
+    "data.generate_only",
+    "data.progress",
+    "trainer.enable_progress_bar",
+)
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """One run's estimate of a route: W_c and (where the route measures it) nu, each with
+    the run's own interval."""
+
+    path: Path
+    seed: int | None
+    wc: float
+    wc_ci: tuple[float, float]
+    nu: float | None
+    nu_ci: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """One quantity over the runs: their mean with its Student-t interval, and their scatter
+    against their own intervals."""
+
+    name: str
+    mean: float
+    lo: float
+    hi: float
+    runs: int
+    scatter: Scatter
+    reference: float | None
+
+
+def read_run(path: Path, route: str) -> tuple[RunEstimate, dict[str, Any], dict | None]:
+    """One run's estimate of ``route``, its record, and its settings (None if not kept)."""
+    record, path = read_discovery(path)
+    entry = route_record(record, route, path)
+    wc, wc_ci = _estimate(entry, "wc", path, route)
+    if wc is None:
+        raise RecordError(f"{path}: the {route!r} route has no W_c estimate")
+    nu, nu_ci = _estimate(entry, "nu", path, route)
+    settings = run_settings(path)
+    seed = settings.get("seed") if settings else None
+    estimate = RunEstimate(path, seed, wc, wc_ci, nu, nu_ci)
+    return estimate, record, settings
+
+
+def _estimate(
+    entry: dict[str, Any], key: str, path: Path, route: str
+) -> tuple[float | None, tuple[float, float] | None]:
+    value, ci = entry.get(key), entry.get(f"{key}_ci")
+    if value is None:
+        return None, None
+    numbers = [value, *(ci if isinstance(ci, list) else [])]
+    if len(numbers) != 3 or not all(isinstance(v, int | float) for v in numbers):
+        raise RecordError(f"{path}: the {route!r} route's {key} has no interval: {value}, {ci}")
+    if not all(math.isfinite(v) for v in numbers):
+        raise RecordError(f"{path}: the {route!r} route's {key} is not finite: {value} {ci}")
+    return float(value), (float(ci[0]), float(ci[1]))
+
+
+def _compared(settings: dict[str, Any], route: str) -> dict[str, Any]:
+    """The settings that must agree between pooled runs of ``route``."""
+    others = tuple(f"discover.{r}" for r in ROUTES if r != route)
+    free = FREE_SETTINGS + others
+    return {
+        k: v for k, v in settings.items() if not any(k == f or k.startswith(f + ".") for f in free)
+    }
+
+
+def check_one_setting(
+    runs: Sequence[tuple[RunEstimate, dict[str, Any], dict | None]], route: str
+) -> list[str]:
+    """Refuse runs that are not independent draws of one setting. Returns notes on what could
+    not be checked: runs without their config, and settings some runs do not record (a run
+    older than the setting, which ran as the setting's default of its day)."""
+    first, first_record, first_settings = runs[0]
+    for run, record, _ in runs[1:]:
+        for key in ("model", "energy"):
+            if record.get(key) != first_record.get(key):
+                raise RecordError(
+                    f"{run.path}: {key} {record.get(key)!r}, but {first.path} has "
+                    f"{first_record.get(key)!r}"
+                )
+    notes = []
+    if any(settings is None for _, _, settings in runs):
+        names = ", ".join(str(run.path) for run, _, settings in runs if settings is None)
+        notes.append(f"settings and seeds not checked for {names}: no .hydra/config.yaml beside it")
+    else:
+        reference = _compared(first_settings, route)
+        partial = set()
+        for run, _, settings in runs[1:]:
+            mine = _compared(settings, route)
+            partial |= set(reference) ^ set(mine)
+            for key in sorted(set(reference) & set(mine)):
+                if reference[key] != mine[key]:
+                    raise RecordError(
+                        f"{run.path}: {key}={mine[key]!r}, but {first.path} has "
+                        f"{reference[key]!r}: not one setting"
+                    )
+        if partial:
+            notes.append(f"not recorded by every run (not compared): {', '.join(sorted(partial))}")
+    seen: dict[Any, Path] = {}
+    for run, _, _ in runs:  # the same seed twice is the same draw twice, not two
+        key = run.seed if run.seed is not None else (run.wc, run.nu)
+        if key in seen:
+            what = f"seed {run.seed}" if run.seed is not None else "estimates"
+            raise RecordError(f"{run.path}: the same {what} as {seen[key]}: not independent")
+        seen[key] = run.path
+    return notes
+
+
+def pool(
+    runs: Sequence[RunEstimate], references: dict[str, float | None], confidence: float = 0.95
+) -> list[Pooled]:
+    """W_c (and nu, if every run measured it) over ``runs``."""
+    quantities = [("W_c", [r.wc for r in runs], [r.wc_ci for r in runs])]
+    if all(r.nu is not None for r in runs):
+        quantities.append(("nu", [r.nu for r in runs], [r.nu_ci for r in runs]))
+    pooled = []
+    for name, values, intervals in quantities:
+        mean, lo, hi = t_interval(values, confidence)
+        scatter = scatter_against_intervals(values, intervals, confidence)
+        pooled.append(Pooled(name, mean, lo, hi, len(values), scatter, references.get(name)))
+    return pooled
+
+
+def report(
+    route: str, runs: Sequence[RunEstimate], pooled: Sequence[Pooled], confidence: float
+) -> list[str]:
+    """The lines qpt-pool prints."""
+    percent = f"{100 * confidence:g}%"
+    lines = [f"{route} over {len(runs)} independent runs [{percent}]"]
+    lines.append(f"  {'seed':>6}  {'W_c':<24}{'nu':<20}run")
+    for r in runs:
+        nu = _text(r.nu, r.nu_ci, 2) if r.nu is not None else "-"
+        seed = "?" if r.seed is None else str(r.seed)
+        lines.append(f"  {seed:>6}  {_text(r.wc, r.wc_ci, 3):<24}{nu:<20}{r.path}")
+    for p in pooled:
+        digits = 3 if p.name == "W_c" else 2
+        text = f"  pooled {p.name}: {_text(p.mean, (p.lo, p.hi), digits)}"
+        if p.reference:
+            text += (
+                f" ({100 * (p.mean / p.reference - 1):+.1f}% from the literature's {p.reference:g})"
+            )
+        text += f", Student-t over {p.runs} runs ({p.runs - 1} dof)"
+        lines.append(text)
+    for p in pooled:
+        s = p.scatter
+        lines.append(
+            f"  {p.name}: sd between runs {s.sd:.3f}, their intervals imply {s.implied:.3f} "
+            f"(they hold {s.held:.2f} of it); chi2 {s.chi2:.2f} on {s.dof} dof, p {s.p:.2f}"
+        )
+    return lines
+
+
+def _text(value: float, ci: tuple[float, float], digits: int) -> str:
+    return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="qpt-pool", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "runs",
+        nargs="+",
+        type=Path,
+        help="discovery.json files or the run directories holding them",
+    )
+    parser.add_argument("--route", default="network", choices=ROUTES)
+    parser.add_argument("--confidence", type=float, default=0.95)
+    parser.add_argument("--plot", type=Path, help="draw the runs and the pooled intervals here")
+    args = parser.parse_args(argv)
+    if not 0 < args.confidence < 1:
+        return refuse(f"--confidence {args.confidence}: must lie between 0 and 1")
+    if len(args.runs) < 2:
+        return refuse(f"{len(args.runs)} run given; pooling needs at least two independent runs")
+    if args.plot and args.plot.suffix.lower() not in (".png", ".pdf", ".svg"):
+        return refuse(f"--plot {args.plot}: give a .png, .pdf or .svg file")
+    try:
+        read = [read_run(path, args.route) for path in args.runs]
+        notes = check_one_setting(read, args.route)
+    except RecordError as err:
+        return refuse(str(err))
+    runs = [run for run, _, _ in read]
+    record = read[0][1]
+    references = {"W_c": record.get("reference_wc"), "nu": record.get("reference_nu")}
+    pooled = pool(runs, references, args.confidence)
+    print("\n".join(report(args.route, runs, pooled, args.confidence)))
+    for note in notes:
+        print(f"  {note}")
+    if args.plot:
+        from qpt.evaluation.plots import pooled_runs  # matplotlib only when asked
+
+        pooled_runs(args.route, runs, pooled, args.plot)
+        print(f"  figure: {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
