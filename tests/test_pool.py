@@ -180,3 +180,21 @@ def test_pool_function_skips_nu_unless_every_run_has_it(tmp_path):
     ]
     assert [p.name for p in pool(runs, {})] == ["W_c"]
     assert [p.name for p in pool(runs[:1] * 2, {"nu": 2.73})][1] == "nu"
+
+
+def test_pool_names_a_run_that_alone_is_no_measurement_and_keeps_it(tmp_path, capsys):
+    """A run whose fit misfits (chi2/dof 2.5), whose sizes barely show W_c (z 1.5) or whose
+    W_c moves without its smallest size is named, and pooled all the same: dropping a run
+    for its value would bias the pool."""
+    runs = [_write_run(tmp_path, s, 6.0 + s / 10, 2.5 + s / 10) for s in (1, 2, 3)]
+    record_path = tmp_path / "run2" / "discovery.json"
+    record = json.loads(record_path.read_text())
+    entry = record["routes"][0]
+    entry |= {"signature_z": 1.5, "estimate": {"fit": {"chi2": 25.0, "dof": 10}}}
+    entry["dropped"] = {"fit": {"wc": 6.2 + 0.3}}  # half-interval 0.225
+    record_path.write_text(json.dumps(record))
+    assert main(runs) == 0
+    out = capsys.readouterr().out
+    line = "seed 2: alone not a measurement (z 1.5 < 2; chi2/dof 2.50 > 2; without the smallest"
+    assert line in out and "pooled all the same" in out
+    assert "seed 1: alone" not in out and "pooled W_c: 6.200" in out

@@ -29,9 +29,12 @@ from typing import Any
 
 from qpt.evaluation.draws import Scatter, scatter_against_intervals, t_interval
 from qpt.records import RecordError, read_discovery, refuse, route_record, run_settings
+from qpt.reporting import CLEAR_SIGNATURE_Z
 
 #: the routes a discovery run may hold (qpt.discovery)
 ROUTES = ("network", "confusion", "r", "bott", "transfer_matrix")
+#: a fit that misfits its points by more than this (chi2/dof) is not a measurement alone
+CHI2_BAR = 2.0
 #: settings that may differ between runs of one setting: which draw (the seed) and where and
 #: how it ran, not what it computes (generation and judging give the same states and outputs
 #: with any number of workers, shards or cache places)
@@ -61,6 +64,24 @@ class RunEstimate:
     wc_ci: tuple[float, float]
     nu: float | None
     nu_ci: tuple[float, float] | None
+    reduced_chi2: float | None = None  # a scaling route's fit to all sizes
+    z: float | None = None  # how clearly the sizes show W_c (its signature)
+    wc_without_smallest: float | None = None  # the same fit without the smallest size
+
+    def rules_failed(self) -> list[str]:
+        """The rules by which this run alone would not be a measurement (docs/DISCOVERY.md):
+        the sizes show W_c by 2 standard errors, the fit has chi2/dof <= 2, and dropping the
+        smallest size moves W_c by less than its half-interval. Pooling keeps such a run
+        (dropping it for its value would bias the pool); the report names it."""
+        failed = []
+        if self.z is not None and self.z < CLEAR_SIGNATURE_Z:
+            failed.append(f"z {self.z:.1f} < {CLEAR_SIGNATURE_Z:g}")
+        if self.reduced_chi2 is not None and self.reduced_chi2 > CHI2_BAR:
+            failed.append(f"chi2/dof {self.reduced_chi2:.2f} > {CHI2_BAR:g}")
+        half = (self.wc_ci[1] - self.wc_ci[0]) / 2
+        if self.wc_without_smallest is not None and abs(self.wc_without_smallest - self.wc) >= half:
+            failed.append(f"without the smallest size W_c {self.wc_without_smallest:.3f}")
+        return failed
 
 
 @dataclass(frozen=True)
@@ -87,7 +108,14 @@ def read_run(path: Path, route: str) -> tuple[RunEstimate, dict[str, Any], dict 
     nu, nu_ci = _estimate(entry, "nu", path, route)
     settings = run_settings(path)
     seed = settings.get("seed") if settings else None
-    estimate = RunEstimate(path, seed, wc, wc_ci, nu, nu_ci)
+    checks = {"z": _number(entry.get("signature_z"))}
+    if isinstance(entry.get("estimate"), dict):
+        fit = entry["estimate"].get("fit") or {}
+        chi2, dof = _number(fit.get("chi2")), _number(fit.get("dof"))
+        checks["reduced_chi2"] = chi2 / dof if chi2 is not None and dof else None
+    if isinstance(entry.get("dropped"), dict):
+        checks["wc_without_smallest"] = _number((entry["dropped"].get("fit") or {}).get("wc"))
+    estimate = RunEstimate(path, seed, wc, wc_ci, nu, nu_ci, **checks)
     return estimate, record, settings
 
 
@@ -103,6 +131,10 @@ def _estimate(
     if not all(math.isfinite(v) for v in numbers):
         raise RecordError(f"{path}: the {route!r} route's {key} is not finite: {value} {ci}")
     return float(value), (float(ci[0]), float(ci[1]))
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
 def _compared(settings: dict[str, Any], route: str) -> dict[str, Any]:
@@ -177,11 +209,13 @@ def report(
     """The lines qpt-pool prints."""
     percent = f"{100 * confidence:g}%"
     lines = [f"{route} over {len(runs)} independent runs [{percent}]"]
-    lines.append(f"  {'seed':>6}  {'W_c':<24}{'nu':<20}run")
+    lines.append(f"  {'seed':>6}  {'W_c':<24}{'nu':<20}{'chi2/dof':>8}{'z':>6}  run")
     for r in runs:
         nu = _text(r.nu, r.nu_ci, 2) if r.nu is not None else "-"
         seed = "?" if r.seed is None else str(r.seed)
-        lines.append(f"  {seed:>6}  {_text(r.wc, r.wc_ci, 3):<24}{nu:<20}{r.path}")
+        chi2 = "-" if r.reduced_chi2 is None else f"{r.reduced_chi2:.2f}"
+        z = "-" if r.z is None else f"{r.z:.1f}"
+        lines.append(f"  {seed:>6}  {_text(r.wc, r.wc_ci, 3):<24}{nu:<20}{chi2:>8}{z:>6}  {r.path}")
     for p in pooled:
         digits = 3 if p.name == "W_c" else 2
         text = f"  pooled {p.name}: {_text(p.mean, (p.lo, p.hi), digits)}"
@@ -191,6 +225,11 @@ def report(
             )
         text += f", Student-t over {p.runs} runs ({p.runs - 1} dof)"
         lines.append(text)
+    for r in runs:
+        if failed := r.rules_failed():
+            lines.append(
+                f"  seed {r.seed}: alone not a measurement ({'; '.join(failed)}); pooled all the same"
+            )
     for p in pooled:
         s = p.scatter
         lines.append(
