@@ -198,3 +198,24 @@ def test_pool_names_a_run_that_alone_is_no_measurement_and_keeps_it(tmp_path, ca
     line = "seed 2: alone not a measurement (z 1.5 < 2; chi2/dof 2.50 > 2; without the smallest"
     assert line in out and "pooled all the same" in out
     assert "seed 1: alone" not in out and "pooled W_c: 6.200" in out
+
+
+def test_pool_is_recorded_as_one_mlflow_run(tmp_run_dir, capsys):
+    from mlflow.tracking import MlflowClient
+
+    runs = [_write_run(tmp_run_dir, s, 6.0 + s / 10, 2.5 + s / 10) for s in (1, 2, 3)]
+    assert main([*runs, "--log"]) == 0
+    out = capsys.readouterr().out
+    assert "MLflow run: pool-su2-network-" in out
+    client = MlflowClient(f"sqlite:///{tmp_run_dir}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("qpt-su2").experiment_id])
+    metrics = run.data.metrics
+    mean, lo, hi = t_interval([6.1, 6.2, 6.3])
+    assert metrics["pool/network/W_c"] == pytest.approx(mean)
+    assert (metrics["pool/network/W_c_lo"], metrics["pool/network/W_c_hi"]) == pytest.approx(
+        (lo, hi)
+    )
+    assert metrics["pool/network/nu"] == pytest.approx(2.7) and metrics["pool/network/runs"] == 3
+    assert run.data.params["seeds"] == "1,2,3" and run.info.status == "FINISHED"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "pool")}
+    assert artifacts == {"pool/pool.md", "pool/pool.png"}

@@ -10,6 +10,10 @@ out (the network route's interval resamples its grid states and networks, not th
 states the networks share: docs/DISCOVERY.md). It prints each run's estimate with its own
 interval, the pooled mean with its interval, and how the runs scatter against their own
 intervals (:func:`qpt.evaluation.draws.scatter_against_intervals`); ``--plot`` draws both.
+``--log`` records the pool as one MLflow run ``pool-<model>-<route>-...`` in the store that
+train.py records into (conf/logger/mlflow.yaml): metrics ``pool/<route>/W_c`` (``_lo``,
+``_hi``, ``nu``, ``nu_lo``, ``nu_hi``, ``W_c_held``, ``nu_held``, ``runs``), the seeds as a
+parameter, the report and the figure as artifacts ``pool/``.
 
 Only runs of one setting are pooled: a run is refused (one ``error:`` line on stderr, exit
 status 2, nothing written) if it cannot be read, lacks the route or an estimate, or differs
@@ -22,14 +26,19 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from qpt.evaluation.draws import Scatter, scatter_against_intervals, t_interval
 from qpt.records import RecordError, read_discovery, refuse, route_record, run_settings
 from qpt.reporting import CLEAR_SIGNATURE_Z
+from qpt.runs import PROJECT_ROOT, git_commit
+from qpt.sweeps import run_name
 
 #: the routes a discovery run may hold (qpt.discovery)
 ROUTES = ("network", "confusion", "r", "bott", "transfer_matrix")
@@ -239,6 +248,47 @@ def report(
     return lines
 
 
+def pool_metrics(route: str, pooled: Sequence[Pooled]) -> dict[str, float]:
+    """``pool/<route>/W_c``, ``_lo``, ``_hi``, ``_held`` (and nu's), ``runs``."""
+    values: dict[str, float] = {}
+    for p in pooled:
+        name = p.name
+        values |= {name: p.mean, f"{name}_lo": p.lo, f"{name}_hi": p.hi}
+        values |= {f"{name}_held": p.scatter.held, f"{name}_chi2_p": p.scatter.p}
+    values["runs"] = float(pooled[0].runs)
+    return {f"pool/{route}/{k}": v for k, v in values.items()}
+
+
+def log_pool(
+    route: str,
+    model: str,
+    runs: Sequence[RunEstimate],
+    pooled: Sequence[Pooled],
+    lines: Sequence[str],
+    confidence: float,
+) -> dict[str, str]:
+    """One MLflow run of the pool in the store train.py records into; returns its run info."""
+    from qpt.evaluation.plots import pooled_runs
+    from qpt.reporting import publish
+    from qpt.tracking import build_loggers, ended_on_exit, run_info
+
+    logger = OmegaConf.load(PROJECT_ROOT / "conf" / "logger" / "mlflow.yaml").mlflow
+    tags = {"route": route, "git_commit": git_commit()}
+    loggers = build_loggers(
+        {"mlflow": logger}, model=model, run_name=run_name("pool", model, route), tags=tags
+    )
+    seeds = ",".join("?" if r.seed is None else str(r.seed) for r in runs)
+    with ended_on_exit(loggers), tempfile.TemporaryDirectory() as tmp:
+        report_file, figure = Path(tmp) / "pool.md", Path(tmp) / "pool.png"
+        report_file.write_text("\n".join(lines) + "\n")
+        pooled_runs(route, runs, pooled, figure)
+        for lg in loggers:
+            lg.log_hyperparams({"route": route, "seeds": seeds, "confidence": confidence})
+        files = [(report_file, "pool"), (figure, "pool")]
+        publish(loggers, pool_metrics(route, pooled), files)
+        return run_info(loggers)
+
+
 def _text(value: float, ci: tuple[float, float], digits: int) -> str:
     return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
@@ -254,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--route", default="network", choices=ROUTES)
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--plot", type=Path, help="draw the runs and the pooled intervals here")
+    parser.add_argument("--log", action="store_true", help="record the pool as an MLflow run")
     args = parser.parse_args(argv)
     if not 0 < args.confidence < 1:
         return refuse(f"--confidence {args.confidence}: must lie between 0 and 1")
@@ -270,14 +321,21 @@ def main(argv: list[str] | None = None) -> int:
     record = read[0][1]
     references = {"W_c": record.get("reference_wc"), "nu": record.get("reference_nu")}
     pooled = pool(runs, references, args.confidence)
-    print("\n".join(report(args.route, runs, pooled, args.confidence)))
-    for note in notes:
-        print(f"  {note}")
+    lines = [*report(args.route, runs, pooled, args.confidence), *(f"  {n}" for n in notes)]
+    print("\n".join(lines))
     if args.plot:
         from qpt.evaluation.plots import pooled_runs  # matplotlib only when asked
 
         pooled_runs(args.route, runs, pooled, args.plot)
         print(f"  figure: {args.plot}")
+    if args.log:
+        try:
+            info = log_pool(
+                args.route, str(record.get("model")), runs, pooled, lines, args.confidence
+            )
+        except ValueError as err:  # a store MLflow cannot open
+            return refuse(str(err))
+        print(f"  MLflow run: {info['run_name']} (id {info['run_id']}) in {info['tracking_uri']}")
     return 0
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from qpt.runs import flatten
+
 
 class RecordError(ValueError):
     """A run that cannot be read or used: the message names the file and what is wrong."""
@@ -60,18 +62,7 @@ def run_settings(discovery_json: Path) -> dict[str, Any] | None:
         raise RecordError(f"{config}: not a run's config ({type(err).__name__})") from None
     if not isinstance(tree, dict):
         raise RecordError(f"{config}: not a run's config (no mapping)")
-    return _flat(tree)
-
-
-def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            out |= _flat(value, name + ".")
-        else:
-            out[name] = value
-    return out
+    return flatten(tree)
 
 
 def refuse(message: str) -> int:
