@@ -19,7 +19,7 @@ from qpt.evaluation.locators import bott_samples, gap_ratio_means
 from qpt.physics import get_model, levels_near
 from qpt.physics.observables import R_POISSON, gap_ratios
 from qpt.reporting import interval_text
-from tests.conftest import compose_cfg
+from tests.conftest import compose_cfg, run_script
 
 
 def test_interior_peak_of_a_w_shaped_curve():
@@ -605,3 +605,35 @@ def test_confusion_networks_train_without_lightning_chatter(caplog):
     quiet()
     rank_zero = logging.getLogger("pytorch_lightning.utilities.rank_zero")
     assert sum(isinstance(f, _NoTips) for f in rank_zero.filters) == 1
+
+
+def test_a_sweep_over_seeds_is_pooled_by_qpt_pool(tmp_path, capsys):
+    """The cluster recipe for an interval that holds every draw: a Hydra sweep over seeds of
+    one discovery setting, then qpt-pool over its job directories. The jobs' configs differ
+    only in what qpt-pool lets differ; a job with other settings is refused."""
+    from qpt.pool import main as pool_main
+
+    tiny = [*TINY_NETWORK, "discover.confusion=null", "discover.r=null"]
+    tiny += ["discover.transfer_matrix=null", "hydra.sweep.dir=sweep"]
+    done = run_script("train.py", ["-m", "experiment=discover_su2", *tiny, "seed=1,2"], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    jobs = sorted(str(p) for p in (tmp_path / "sweep").glob("*/") if p.is_dir())
+    assert len(jobs) == 2
+    assert pool_main(jobs) == 0
+    out = capsys.readouterr().out
+    assert "network over 2 independent runs" in out and "not recorded" not in out
+    assert "settings and seeds not checked" not in out
+    other = run_script(
+        "train.py",
+        [
+            "experiment=discover_su2",
+            *tiny[:-1],
+            "seed=3",
+            "discover.network.replicas=1",
+            "hydra.run.dir=other",
+        ],
+        tmp_path,
+    )
+    assert other.returncode == 0, other.stderr[-2000:]
+    assert pool_main([*jobs, str(tmp_path / "other")]) == 2
+    assert "discover.network.replicas=1, but" in capsys.readouterr().err

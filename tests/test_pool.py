@@ -135,9 +135,9 @@ def test_pool_refuses_bad_input_in_one_line(tmp_path, capsys):
     ]
     _write_run(tmp_path, 2, 6.3, 2.4)
     record = json.loads(bad.read_text())
-    record["routes"][0]["nu_ci"] = [float("nan"), 3.0]
+    record["routes"][0]["nu"] = float("nan")
     bad.write_text(json.dumps(record))
-    cases.append(([good, str(bad.parent)], "the 'network' route's nu is not finite"))
+    cases.append(([good, str(bad.parent)], "the 'network' route has no nu estimate: nan"))
     for argv, message in cases:
         assert main(argv) == 2
         err = capsys.readouterr().err
@@ -219,3 +219,19 @@ def test_pool_is_recorded_as_one_mlflow_run(tmp_run_dir, capsys):
     assert run.data.params["seeds"] == "1,2,3" and run.info.status == "FINISHED"
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "pool")}
     assert artifacts == {"pool/pool.md", "pool/pool.png"}
+
+
+def test_a_run_without_its_own_interval_pools_and_is_named(tmp_path, capsys):
+    """A run whose bootstrap refits all failed (NaN interval) still has its estimate: it is
+    pooled, named, and left out of the scatter check only."""
+    runs = [_write_run(tmp_path, s, 6.0 + s / 10, 2.5 + s / 10) for s in (1, 2, 3)]
+    path = tmp_path / "run3" / "discovery.json"
+    record = json.loads(path.read_text())
+    record["routes"][0]["wc_ci"] = [float("nan"), float("nan")]
+    path.write_text(json.dumps(record))
+    assert main([*runs, "--plot", str(tmp_path / "p.png")]) == 0
+    out = capsys.readouterr().out
+    assert "seed 3: alone not a measurement (its bootstrap gave no interval)" in out
+    assert "pooled W_c: 6.200" in out and "W_c: the scatter check below holds the 2 runs" in out
+    assert main(runs[1:]) == 0  # one run with an interval left: no check, still a pool
+    assert "W_c: fewer than two runs have an interval; no scatter check" in capsys.readouterr().out

@@ -83,6 +83,9 @@ class RunEstimate:
         smallest size moves W_c by less than its half-interval. Pooling keeps such a run
         (dropping it for its value would bias the pool); the report names it."""
         failed = []
+        intervals = [self.wc_ci, *([self.nu_ci] if self.nu_ci else [])]
+        if not all(math.isfinite(v) for ci in intervals for v in ci):
+            failed.append("its bootstrap gave no interval")
         if self.z is not None and self.z < CLEAR_SIGNATURE_Z:
             failed.append(f"z {self.z:.1f} < {CLEAR_SIGNATURE_Z:g}")
         if self.reduced_chi2 is not None and self.reduced_chi2 > CHI2_BAR:
@@ -103,7 +106,7 @@ class Pooled:
     lo: float
     hi: float
     runs: int
-    scatter: Scatter
+    scatter: Scatter | None  # None: fewer than two runs with an interval of their own
     reference: float | None
 
 
@@ -137,8 +140,10 @@ def _estimate(
     numbers = [value, *(ci if isinstance(ci, list) else [])]
     if len(numbers) != 3 or not all(isinstance(v, int | float) for v in numbers):
         raise RecordError(f"{path}: the {route!r} route's {key} has no interval: {value}, {ci}")
-    if not all(math.isfinite(v) for v in numbers):
-        raise RecordError(f"{path}: the {route!r} route's {key} is not finite: {value} {ci}")
+    if not math.isfinite(value):
+        raise RecordError(f"{path}: the {route!r} route has no {key} estimate: {value}")
+    # a bootstrap whose refits all failed leaves NaN: the estimate still pools, its own
+    # interval is not there to hold the scatter against (rules_failed names it)
     return float(value), (float(ci[0]), float(ci[1]))
 
 
@@ -207,7 +212,12 @@ def pool(
     pooled = []
     for name, values, intervals in quantities:
         mean, lo, hi = t_interval(values, confidence)
-        scatter = scatter_against_intervals(values, intervals, confidence)
+        kept = [
+            (v, ci) for v, ci in zip(values, intervals, strict=True) if all(map(math.isfinite, ci))
+        ]
+        scatter = None
+        if len(kept) >= 2:
+            scatter = scatter_against_intervals(*zip(*kept, strict=True), confidence)
         pooled.append(Pooled(name, mean, lo, hi, len(values), scatter, references.get(name)))
     return pooled
 
@@ -241,6 +251,13 @@ def report(
             )
     for p in pooled:
         s = p.scatter
+        if s is None:
+            lines.append(f"  {p.name}: fewer than two runs have an interval; no scatter check")
+            continue
+        if s.dof < p.runs - 1:
+            lines.append(
+                f"  {p.name}: the scatter check below holds the {s.dof + 1} runs with an interval"
+            )
         lines.append(
             f"  {p.name}: sd between runs {s.sd:.3f}, their intervals imply {s.implied:.3f} "
             f"(they hold {s.held:.2f} of it); chi2 {s.chi2:.2f} on {s.dof} dof, p {s.p:.2f}"
@@ -254,7 +271,8 @@ def pool_metrics(route: str, pooled: Sequence[Pooled]) -> dict[str, float]:
     for p in pooled:
         name = p.name
         values |= {name: p.mean, f"{name}_lo": p.lo, f"{name}_hi": p.hi}
-        values |= {f"{name}_held": p.scatter.held, f"{name}_chi2_p": p.scatter.p}
+        if p.scatter is not None:
+            values |= {f"{name}_held": p.scatter.held, f"{name}_chi2_p": p.scatter.p}
     values["runs"] = float(pooled[0].runs)
     return {f"pool/{route}/{k}": v for k, v in values.items()}
 

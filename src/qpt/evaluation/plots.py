@@ -429,7 +429,7 @@ def pooled_runs(
         lo, hi = np.array([ci for _, ci in pairs]).T
         rows = np.arange(len(runs))
         # a percentile interval need not hold its estimate (a fit's bias): clip, never negative
-        xerr = np.maximum([values - lo, hi - values], 0)
+        xerr = np.nan_to_num(np.maximum([values - lo, hi - values], 0))  # NaN: no interval
         ax.errorbar(values, rows, xerr=xerr, fmt="o", capsize=3, label="each run (its interval)")
         ax.axvspan(p.lo, p.hi, color="C1", alpha=0.25, label=f"pooled, {p.runs} runs (Student-t)")
         ax.axvline(p.mean, color="C1", lw=1.5)
