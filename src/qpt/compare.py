@@ -31,10 +31,6 @@ from qpt.records import RecordError, read_discovery, refuse, route_record
 ROUTE = "confusion"
 
 
-#: a run that cannot be compared: the message names the file and what is wrong
-CompareError = RecordError
-
-
 def _route(path: Path) -> tuple[dict[str, Any], dict[str, Any], Path]:
     """The route's curve record in one discovery.json (or a run directory holding one), the
     run's record, and the file's path."""
@@ -50,12 +46,12 @@ def run_draws(path: Path) -> tuple[list[float], dict[str, Any]]:
     draws = curve.get("draws")
     draws = draws if isinstance(draws, list) else []
     if len(draws) < 2:
-        raise CompareError(
+        raise RecordError(
             f"{path}: the {ROUTE!r} route has {len(draws)} independent draw(s); "
             "comparing needs at least two a run (discover.confusion.draws)"
         )
     if any(not isinstance(d, int | float) or not math.isfinite(d) for d in draws):
-        raise CompareError(f"{path}: a draw has no estimate (no interior maximum): {draws}")
+        raise RecordError(f"{path}: a draw has no estimate (no interior maximum): {draws}")
     return [float(d) for d in draws], record
 
 
@@ -68,17 +64,17 @@ def run_curves(path: Path) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, Any
         trials = np.asarray(curve.get("trials"), float)
         curves = np.asarray(kept if kept else [], float)
     except (TypeError, ValueError):
-        raise CompareError(f"{path}: the {ROUTE!r} route's curves are not numbers") from None
+        raise RecordError(f"{path}: the {ROUTE!r} route's curves are not numbers") from None
     if len(curves) < 2:
-        raise CompareError(
+        raise RecordError(
             f"{path}: the {ROUTE!r} route keeps {len(curves)} draw curve(s); comparing curves "
             "needs at least two a run (draw_accuracy, kept by runs with discover.confusion.draws"
             " > 1 since 93384f0)"
         )
     if trials.ndim != 1 or curves.ndim != 2 or curves.shape[1] != len(trials):
-        raise CompareError(f"{path}: {curves.shape} draw curves for {trials.size} trials")
+        raise RecordError(f"{path}: {curves.shape} draw curves for {trials.size} trials")
     if not np.isfinite(curves).all():
-        raise CompareError(f"{path}: a draw's curve is not finite")
+        raise RecordError(f"{path}: a draw's curve is not finite")
     return (trials, curves), record
 
 
@@ -90,7 +86,7 @@ def _side(
     runs = [read(p) for p in paths]
     models = {(r.get("model"), r.get("energy")) for _, r in runs}
     if len(models) > 1:
-        raise CompareError(f"--{name} mixes models or energies: {sorted(map(str, models))}")
+        raise RecordError(f"--{name} mixes models or energies: {sorted(map(str, models))}")
     return [found for found, _ in runs], str(models.pop()), runs[0][1].get("reference_wc")
 
 
@@ -145,7 +141,7 @@ def print_curves(
     trials = base[0][0]
     for other, _ in (*base, *new):
         if not np.array_equal(other, trials):
-            raise CompareError(f"runs with different trials: {trials} and {other}")
+            raise RecordError(f"runs with different trials: {trials} and {other}")
     sides = [np.concatenate([c for _, c in runs]) for runs in (base, new)]  # draws x trials
     blind = blind_accuracy(len(trials))
     print(f"{ROUTE}, each trial's accuracy from independent draws [{100 * confidence:g}%]")
@@ -182,12 +178,12 @@ def main(argv: list[str] | None = None) -> int:
         base, base_model, reference = _side("base", args.base, read)
         new, new_model, _ = _side("new", args.new, read)
         if base_model != new_model:
-            raise CompareError(f"--base is {base_model}, --new is {new_model}")
+            raise RecordError(f"--base is {base_model}, --new is {new_model}")
         if args.curve:
             print_curves(base, new, args.confidence)
         else:
             print_estimates(base, new, reference, args.confidence)
-    except CompareError as err:
+    except RecordError as err:
         return refuse(str(err))
     return 0
 
