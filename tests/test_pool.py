@@ -2,6 +2,7 @@
 and its refusal of runs that are not independent draws of one setting."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from omegaconf import OmegaConf
 from scipy import stats
 
 from qpt.evaluation.draws import scatter_against_intervals, t_interval
-from qpt.pool import RunEstimate, main, pool
+from qpt.pool import RunEstimate, main, pool, pool_metrics, read_run, smallest_size_dropped
 
 Z95 = stats.norm.ppf(0.975)
 
@@ -55,12 +56,19 @@ def test_pooled_interval_holds_what_each_run_leaves_out():
     assert 0.035 <= np.mean(honest) <= 0.065
 
 
-def _write_run(root, seed, wc, nu, *, model="su2", route="network", replicas=3, extra=None):
-    """A run directory as train.py leaves it: discovery.json and .hydra/config.yaml."""
+def _write_run(
+    root, seed, wc, nu, *, model="su2", route="network", replicas=3, extra=None, dropped=None
+):
+    """A run directory as train.py leaves it: discovery.json and .hydra/config.yaml;
+    ``dropped``: (W_c, nu) of its fit without the smallest size (nu None: no interval)."""
     run = root / f"run{seed}"
     (run / ".hydra").mkdir(parents=True)
     entry = {"route": route, "wc": wc, "wc_ci": [wc - 0.2, wc + 0.25], "nu": nu}
     entry["nu_ci"] = None if nu is None else [nu - 0.3, nu + 0.4]
+    if dropped is not None:
+        fit = {"wc": dropped[0], "nu": dropped[1], "chi2": 9.0, "dof": 10}
+        ci = {"wc_ci": [dropped[0] - 0.3, dropped[0] + 0.3], "nu_ci": [2.0, 3.0]}
+        entry["dropped"] = {"fit": fit} | (ci if dropped[1] is not None else {"wc_ci": None})
     record = {"model": model, "energy": 0.0, "reference_wc": 6.2, "reference_nu": 2.73}
     (run / "discovery.json").write_text(json.dumps(record | {"routes": [entry]}))
     config = {
@@ -112,6 +120,7 @@ def test_pool_of_a_route_without_nu_pools_w_c_alone(tmp_path, capsys):
         (dict(seed=2, replicas=5), "discover.network.replicas=5, but"),
         (dict(seed=2, extra={"discover": {"sizes": [32, 64]}}), "discover.sizes=[32, 64]"),
         (dict(seed=2, route="r"), "no 'network' route (it has: r)"),
+        (dict(seed=2, dropped=(6.3, None)), "without its smallest size's wc has no interval"),
     ],
 )
 def test_pool_refuses_runs_not_of_one_setting(tmp_path, capsys, second, message):
@@ -191,7 +200,8 @@ def test_pool_names_a_run_that_alone_is_no_measurement_and_keeps_it(tmp_path, ca
     record = json.loads(record_path.read_text())
     entry = record["routes"][0]
     entry |= {"signature_z": 1.5, "estimate": {"fit": {"chi2": 25.0, "dof": 10}}}
-    entry["dropped"] = {"fit": {"wc": 6.2 + 0.3}}  # half-interval 0.225
+    fit = {"wc": 6.2 + 0.3, "nu": 2.6}  # W_c moves by 0.3, its half-interval 0.225
+    entry["dropped"] = {"fit": fit, "wc_ci": [6.2, 6.8], "nu_ci": [2.2, 3.0]}
     record_path.write_text(json.dumps(record))
     assert main(runs) == 0
     out = capsys.readouterr().out
@@ -235,3 +245,24 @@ def test_a_run_without_its_own_interval_pools_and_is_named(tmp_path, capsys):
     assert "pooled W_c: 6.200" in out and "W_c: the scatter check below holds the 2 runs" in out
     assert main(runs[1:]) == 0  # one run with an interval left: no check, still a pool
     assert "W_c: fewer than two runs have an interval; no scatter check" in capsys.readouterr().out
+
+
+def test_pool_of_the_fits_without_the_smallest_size_and_the_paired_shift(tmp_path, capsys):
+    """Dropping the smallest size lowers nu by 0.10 in every run, while the runs' own nu
+    scatter by 0.2: the paired shift resolves it, [-0.1, -0.1] exactly here."""
+    runs = [
+        _write_run(tmp_path, s, 6.1 + s / 20, nu, dropped=(6.05 + s / 20, nu - 0.1))
+        for s, nu in ((1, 2.5), (2, 2.9), (3, 2.6), (4, 2.8))
+    ]
+    assert main(runs) == 0
+    out = capsys.readouterr().out
+    mean, lo, hi = t_interval([2.4, 2.8, 2.5, 2.7])
+    assert f"pooled nu: {mean:.2f} [{lo:.2f}, {hi:.2f}]" in out.split("without the smallest")[1]
+    assert "moves nu by -0.100 [-0.100, -0.100] (paired, resolved)" in out
+    assert "moves W_c by -0.0500 [-0.0500, -0.0500] (paired, resolved)" in out
+    read = [read_run(Path(r), "network")[0] for r in runs]
+    metrics = pool_metrics("network", pool(read, {}), smallest_size_dropped(read, {}))
+    assert metrics["pool/network/nu_shift_without_smallest_hi"] == pytest.approx(-0.1)
+    assert metrics["pool/network/nu_without_smallest"] == pytest.approx(mean)
+    partial = [runs[0], _write_run(tmp_path / "b", 9, 6.0, 2.7)]  # one run without that fit
+    assert main(partial) == 0 and "without the smallest" not in capsys.readouterr().out

@@ -9,7 +9,10 @@ interval over them therefore holds every draw, also those that a run's own inter
 out (the network route's interval resamples its grid states and networks, not the training
 states the networks share: docs/DISCOVERY.md). It prints each run's estimate with its own
 interval, the pooled mean with its interval, and how the runs scatter against their own
-intervals (:func:`qpt.evaluation.draws.scatter_against_intervals`); ``--plot`` draws both.
+intervals (:func:`qpt.evaluation.draws.scatter_against_intervals`); then the same route
+without each run's smallest size (a scaling route's second fit), pooled alike, and what
+dropping that size moves, paired run by run: the trend with L_min, with an interval that
+holds every draw. ``--plot`` draws the runs and the pool.
 ``--log`` records the pool as one MLflow run ``pool-<model>-<route>-...`` in the store that
 train.py records into (conf/logger/mlflow.yaml): metrics ``pool/<route>/W_c`` (``_lo``,
 ``_hi``, ``nu``, ``nu_lo``, ``nu_hi``, ``W_c_held``, ``nu_held``, ``runs``), the seeds as a
@@ -75,7 +78,7 @@ class RunEstimate:
     nu_ci: tuple[float, float] | None
     reduced_chi2: float | None = None  # a scaling route's fit to all sizes
     z: float | None = None  # how clearly the sizes show W_c (its signature)
-    wc_without_smallest: float | None = None  # the same fit without the smallest size
+    without_smallest: RunEstimate | None = None  # the same route without the smallest size
 
     def rules_failed(self) -> list[str]:
         """The rules by which this run alone would not be a measurement (docs/DISCOVERY.md):
@@ -91,8 +94,9 @@ class RunEstimate:
         if self.reduced_chi2 is not None and self.reduced_chi2 > CHI2_BAR:
             failed.append(f"chi2/dof {self.reduced_chi2:.2f} > {CHI2_BAR:g}")
         half = (self.wc_ci[1] - self.wc_ci[0]) / 2
-        if self.wc_without_smallest is not None and abs(self.wc_without_smallest - self.wc) >= half:
-            failed.append(f"without the smallest size W_c {self.wc_without_smallest:.3f}")
+        dropped = self.without_smallest
+        if dropped is not None and abs(dropped.wc - self.wc) >= half:
+            failed.append(f"without the smallest size W_c {dropped.wc:.3f}")
         return failed
 
 
@@ -114,34 +118,60 @@ def read_run(path: Path, route: str) -> tuple[RunEstimate, dict[str, Any], dict 
     """One run's estimate of ``route``, its record, and its settings (None if not kept)."""
     record, path = read_discovery(path)
     entry = route_record(record, route, path)
-    wc, wc_ci = _estimate(entry, "wc", path, route)
+    label = f"the {route!r} route"
+    wc, wc_ci = _estimate(entry, "wc", path, label)
     if wc is None:
-        raise RecordError(f"{path}: the {route!r} route has no W_c estimate")
-    nu, nu_ci = _estimate(entry, "nu", path, route)
+        raise RecordError(f"{path}: {label} has no W_c estimate")
+    nu, nu_ci = _estimate(entry, "nu", path, label)
     settings = run_settings(path)
     seed = settings.get("seed") if settings else None
-    checks = {"z": _number(entry.get("signature_z"))}
+    dropped = None
+    if isinstance(entry.get("dropped"), dict):  # the route's scaling fit without its smallest L
+        dropped = _scaling_estimate(
+            entry["dropped"], path, seed, route, "without its smallest size"
+        )
+    checks = {"z": _number(entry.get("signature_z")), "without_smallest": dropped}
     if isinstance(entry.get("estimate"), dict):
-        fit = entry["estimate"].get("fit") or {}
-        chi2, dof = _number(fit.get("chi2")), _number(fit.get("dof"))
-        checks["reduced_chi2"] = chi2 / dof if chi2 is not None and dof else None
-    if isinstance(entry.get("dropped"), dict):
-        checks["wc_without_smallest"] = _number((entry["dropped"].get("fit") or {}).get("wc"))
+        checks["reduced_chi2"] = _reduced_chi2(entry["estimate"])
     estimate = RunEstimate(path, seed, wc, wc_ci, nu, nu_ci, **checks)
     return estimate, record, settings
 
 
+def _scaling_estimate(
+    estimate: dict[str, Any], path: Path, seed: int | None, route: str, what: str
+) -> RunEstimate | None:
+    """A bootstrap scaling estimate's record (ScalingEstimate: its fit and intervals) as a
+    :class:`RunEstimate`; None if it holds no fit."""
+    fit = estimate.get("fit")
+    if not isinstance(fit, dict) or _number(fit.get("wc")) is None:
+        return None
+    entry = {"wc": fit["wc"], "wc_ci": estimate.get("wc_ci"), "nu": fit.get("nu")}
+    entry["nu_ci"] = estimate.get("nu_ci")
+    label = f"the {route!r} route {what}"
+    wc, wc_ci = _estimate(entry, "wc", path, label)
+    nu, nu_ci = _estimate(entry, "nu", path, label)
+    return RunEstimate(path, seed, wc, wc_ci, nu, nu_ci, _reduced_chi2(estimate))
+
+
+def _reduced_chi2(estimate: dict[str, Any]) -> float | None:
+    fit = estimate.get("fit") or {}
+    chi2, dof = _number(fit.get("chi2")), _number(fit.get("dof"))
+    return chi2 / dof if chi2 is not None and dof else None
+
+
 def _estimate(
-    entry: dict[str, Any], key: str, path: Path, route: str
+    entry: dict[str, Any], key: str, path: Path, label: str
 ) -> tuple[float | None, tuple[float, float] | None]:
+    """``entry[key]`` and its interval ``entry[key_ci]``; (None, None) if the entry has no
+    such estimate (nu of a route without one)."""
     value, ci = entry.get(key), entry.get(f"{key}_ci")
     if value is None:
         return None, None
     numbers = [value, *(ci if isinstance(ci, list) else [])]
     if len(numbers) != 3 or not all(isinstance(v, int | float) for v in numbers):
-        raise RecordError(f"{path}: the {route!r} route's {key} has no interval: {value}, {ci}")
+        raise RecordError(f"{path}: {label}'s {key} has no interval: {value}, {ci}")
     if not math.isfinite(value):
-        raise RecordError(f"{path}: the {route!r} route has no {key} estimate: {value}")
+        raise RecordError(f"{path}: {label} has no {key} estimate: {value}")
     # a bootstrap whose refits all failed leaves NaN: the estimate still pools, its own
     # interval is not there to hold the scatter against (rules_failed names it)
     return float(value), (float(ci[0]), float(ci[1]))
@@ -222,6 +252,35 @@ def pool(
     return pooled
 
 
+@dataclass(frozen=True)
+class Shift:
+    """What dropping the smallest size does to a quantity, paired run by run: the mean of
+    (without - with) over the runs and its Student-t interval; each run's shift is free of
+    its own draw's offset, which both fits share."""
+
+    name: str
+    mean: float
+    lo: float
+    hi: float
+
+
+def smallest_size_dropped(
+    runs: Sequence[RunEstimate], references: dict[str, float | None], confidence: float = 0.95
+) -> tuple[list[Pooled], list[Shift]] | None:
+    """The pool of every run's fit without its smallest size, and the paired shifts from
+    the full fits; None unless every run has such a fit."""
+    dropped = [r.without_smallest for r in runs]
+    if any(d is None for d in dropped):
+        return None
+    pooled = pool(dropped, references, confidence)
+    shifts = []
+    for p in pooled:
+        key = "wc" if p.name == "W_c" else "nu"
+        diff = [getattr(d, key) - getattr(r, key) for d, r in zip(dropped, runs, strict=True)]
+        shifts.append(Shift(p.name, *t_interval(diff, confidence)))
+    return pooled, shifts
+
+
 def report(
     route: str, runs: Sequence[RunEstimate], pooled: Sequence[Pooled], confidence: float
 ) -> list[str]:
@@ -249,6 +308,26 @@ def report(
             lines.append(
                 f"  seed {r.seed}: alone not a measurement ({'; '.join(failed)}); pooled all the same"
             )
+    lines += _scatter_lines(pooled)
+    return lines
+
+
+def dropped_lines(pooled: Sequence[Pooled], shifts: Sequence[Shift]) -> list[str]:
+    """The lines on the fits without the smallest size: their pool, and the paired shifts."""
+    lines = ["  without the smallest size (each run's fit of the larger sizes):"]
+    for p, shift in zip(pooled, shifts, strict=True):
+        digits = 3 if p.name == "W_c" else 2
+        text = f"    pooled {p.name}: {_text(p.mean, (p.lo, p.hi), digits)}"
+        if p.reference:
+            text += f" ({100 * (p.mean / p.reference - 1):+.1f}%)"
+        moved = _text(shift.mean, (shift.lo, shift.hi), digits + 1)
+        resolved = "resolved" if shift.lo > 0 or shift.hi < 0 else "not resolved"
+        lines.append(text + f"; dropping it moves {p.name} by {moved} (paired, {resolved})")
+    return lines
+
+
+def _scatter_lines(pooled: Sequence[Pooled]) -> list[str]:
+    lines = []
     for p in pooled:
         s = p.scatter
         if s is None:
@@ -265,14 +344,24 @@ def report(
     return lines
 
 
-def pool_metrics(route: str, pooled: Sequence[Pooled]) -> dict[str, float]:
-    """``pool/<route>/W_c``, ``_lo``, ``_hi``, ``_held`` (and nu's), ``runs``."""
+def pool_metrics(
+    route: str, pooled: Sequence[Pooled], dropped: tuple[list[Pooled], list[Shift]] | None
+) -> dict[str, float]:
+    """``pool/<route>/W_c``, ``_lo``, ``_hi``, ``_held``, ``_chi2_p`` (and nu's), ``runs``;
+    with the fits without the smallest size, ``W_c_without_smallest`` (``_lo``, ``_hi``) and
+    the paired ``W_c_shift_without_smallest`` (``_lo``, ``_hi``), and nu's."""
     values: dict[str, float] = {}
     for p in pooled:
         name = p.name
         values |= {name: p.mean, f"{name}_lo": p.lo, f"{name}_hi": p.hi}
         if p.scatter is not None:
             values |= {f"{name}_held": p.scatter.held, f"{name}_chi2_p": p.scatter.p}
+    for p, shift in zip(*(dropped or ([], [])), strict=True):
+        for key, found in (
+            (f"{p.name}_without_smallest", p),
+            (f"{p.name}_shift_without_smallest", shift),
+        ):
+            values |= {key: found.mean, f"{key}_lo": found.lo, f"{key}_hi": found.hi}
     values["runs"] = float(pooled[0].runs)
     return {f"pool/{route}/{k}": v for k, v in values.items()}
 
@@ -282,6 +371,7 @@ def log_pool(
     model: str,
     runs: Sequence[RunEstimate],
     pooled: Sequence[Pooled],
+    dropped: tuple[list[Pooled], list[Shift]] | None,
     lines: Sequence[str],
     confidence: float,
 ) -> dict[str, str]:
@@ -303,7 +393,7 @@ def log_pool(
         for lg in loggers:
             lg.log_hyperparams({"route": route, "seeds": seeds, "confidence": confidence})
         files = [(report_file, "pool"), (figure, "pool")]
-        publish(loggers, pool_metrics(route, pooled), files)
+        publish(loggers, pool_metrics(route, pooled, dropped), files)
         return run_info(loggers)
 
 
@@ -339,7 +429,10 @@ def main(argv: list[str] | None = None) -> int:
     record = read[0][1]
     references = {"W_c": record.get("reference_wc"), "nu": record.get("reference_nu")}
     pooled = pool(runs, references, args.confidence)
-    lines = [*report(args.route, runs, pooled, args.confidence), *(f"  {n}" for n in notes)]
+    lines = report(args.route, runs, pooled, args.confidence)
+    if dropped := smallest_size_dropped(runs, references, args.confidence):
+        lines += dropped_lines(*dropped)
+    lines += [f"  {n}" for n in notes]
     print("\n".join(lines))
     if args.plot:
         from qpt.evaluation.plots import pooled_runs  # matplotlib only when asked
@@ -349,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.log:
         try:
             info = log_pool(
-                args.route, str(record.get("model")), runs, pooled, lines, args.confidence
+                args.route, str(record.get("model")), runs, pooled, dropped, lines, args.confidence
             )
         except ValueError as err:  # a store MLflow cannot open
             return refuse(str(err))
