@@ -15,8 +15,9 @@ dropping that size moves, paired run by run: the trend with L_min, with an inter
 holds every draw. ``--plot`` draws the runs and the pool.
 ``--log`` records the pool as one MLflow run ``pool-<model>-<route>-...`` in the store that
 train.py records into (conf/logger/mlflow.yaml): metrics ``pool/<route>/W_c`` (``_lo``,
-``_hi``, ``nu``, ``nu_lo``, ``nu_hi``, ``W_c_held``, ``nu_held``, ``runs``), the seeds as a
-parameter, the report and the figure as artifacts ``pool/``.
+``_hi``, ``nu``, ``nu_lo``, ``nu_hi``, ``W_c_held``, ``nu_held``, ``runs``, and those without
+the smallest size: :func:`pool_metrics`), the seeds as a parameter, the report and the
+figure as artifacts ``pool/``.
 
 Only runs of one setting are pooled: a run is refused (one ``error:`` line on stderr, exit
 status 2, nothing written) if it cannot be read, lacks the route or an estimate, or differs
