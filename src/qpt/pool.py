@@ -39,10 +39,12 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from qpt.evaluation.draws import Scatter, scatter_against_intervals, t_interval
+from qpt.evaluation.plots import pooled_runs
 from qpt.records import RecordError, read_discovery, refuse, route_record, run_settings
-from qpt.reporting import CLEAR_SIGNATURE_Z
+from qpt.reporting import CLEAR_SIGNATURE_Z, publish
 from qpt.runs import PROJECT_ROOT, git_commit
 from qpt.sweeps import run_name
+from qpt.tracking import build_loggers, ended_on_exit, run_info
 
 #: the routes a discovery run may hold (qpt.discovery)
 ROUTES = ("network", "confusion", "r", "bott", "transfer_matrix")
@@ -377,10 +379,6 @@ def log_pool(
     confidence: float,
 ) -> dict[str, str]:
     """One MLflow run of the pool in the store train.py records into; returns its run info."""
-    from qpt.evaluation.plots import pooled_runs
-    from qpt.reporting import publish
-    from qpt.tracking import build_loggers, ended_on_exit, run_info
-
     logger = OmegaConf.load(PROJECT_ROOT / "conf" / "logger" / "mlflow.yaml").mlflow
     tags = {"route": route, "git_commit": git_commit()}
     loggers = build_loggers(
@@ -436,8 +434,6 @@ def main(argv: list[str] | None = None) -> int:
     lines += [f"  {n}" for n in notes]
     print("\n".join(lines))
     if args.plot:
-        from qpt.evaluation.plots import pooled_runs  # matplotlib only when asked
-
         pooled_runs(args.route, runs, pooled, args.plot)
         print(f"  figure: {args.plot}")
     if args.log:
