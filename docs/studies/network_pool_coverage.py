@@ -10,7 +10,10 @@ run's nu (sd 0.11 on SU(2), 0.20 on Ando, measured) and which no run's bootstrap
 Every run is fitted as the route fits it (its settings, no bootstrap: pooling uses the
 point estimates), and each pool of ``--runs`` runs gives the mean with its Student-t
 interval. The table: how often the pooled intervals cover 6.2 and 2.73, the mean of the
-pooled estimates, and the sd of a single run's estimate.
+pooled estimates, and the sd of a single run's estimate. With several ``--runs`` (nested
+pools: a pool of k runs is the first k of the largest), a second table says how often nu
+is covered by the first pool or by the pool of k: what a rule that adds runs after a first
+look claims.
 
     .venv/bin/python docs/studies/network_pool_coverage.py --samples RUN/network_samples.npz \\
         --runs 5 --pools 400 --offset-nu 0.11 -- experiment=discover_su2
@@ -78,17 +81,38 @@ def main() -> None:
     )
     print("| runs a pool | pools | W_c covered | nu covered | mean pooled W_c | mean pooled nu |")
     print("|---:|---:|---:|---:|---:|---:|")
+    covered = {}
     for k in sizes:
         rows = [
             (t_interval(wc[i : i + k]), t_interval(nu[i : i + k]))
             for i in range(0, n_runs, max(sizes))
         ][: args.pools]
+        covered[k] = np.array([lo <= NU <= hi for _, (_, lo, hi) in rows])
         wc_in = sum(lo <= WC <= hi for (_, lo, hi), _ in rows)
         nu_in = sum(lo <= NU <= hi for _, (_, lo, hi) in rows)
         means = np.array([(w[0], n[0]) for w, n in rows]).mean(axis=0)
         print(
             f"| {k} | {len(rows)} | {wc_in}/{len(rows)} ({wc_in / len(rows):.1%}) "
             f"| {nu_in}/{len(rows)} ({nu_in / len(rows):.1%}) | {means[0]:.3f} | {means[1]:.3f} |"
+        )
+    if len(sizes) > 1:
+        two_looks(covered, sizes[0])
+
+
+def two_looks(covered: dict[int, np.ndarray], first: int) -> None:
+    """How a second look inflates coverage: the pools are nested (a pool of k runs is the
+    first k of its max(sizes)), so "nu covered by the first look or by the pool of k" is
+    what a rule that adds runs after a first look that missed would claim."""
+    print(f"\n| nu, looks | covered by the pool of {first} or of k | of those the pool of k adds |")
+    print("|---|---:|---:|")
+    for k, at_k in covered.items():
+        if k == first:
+            continue
+        either = covered[first] | at_k
+        rescued = ~covered[first] & at_k
+        print(
+            f"| {first} then {k} | {either.sum()}/{either.size} ({either.mean():.1%}) "
+            f"| {rescued.sum()} ({rescued.mean():.1%}) |"
         )
 
 
