@@ -89,7 +89,7 @@ def main() -> None:
         ][: args.pools]
         covered[k] = np.array([lo <= NU <= hi for _, (_, lo, hi) in rows])
         wc_in = sum(lo <= WC <= hi for (_, lo, hi), _ in rows)
-        nu_in = sum(lo <= NU <= hi for _, (_, lo, hi) in rows)
+        nu_in = int(covered[k].sum())
         means = np.array([(w[0], n[0]) for w, n in rows]).mean(axis=0)
         print(
             f"| {k} | {len(rows)} | {wc_in}/{len(rows)} ({wc_in / len(rows):.1%}) "
