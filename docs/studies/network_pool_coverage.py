@@ -13,7 +13,8 @@ interval. The table: how often the pooled intervals cover 6.2 and 2.73, the mean
 pooled estimates, and the sd of a single run's estimate. With several ``--runs`` (nested
 pools: a pool of k runs is the first k of the largest), a second table says how often nu
 is covered by the first pool or by the pool of k: what a rule that adds runs after a first
-look claims.
+look claims. ``--min-size`` keeps the sizes from L_min on (the run's scaling function and
+spread stay those fitted on all its sizes): a pool of the runs' fits without their smallest.
 
     .venv/bin/python docs/studies/network_pool_coverage.py --samples RUN/network_samples.npz \\
         --runs 5 --pools 400 --offset-nu 0.11 -- experiment=discover_su2
@@ -52,21 +53,24 @@ def main() -> None:
     parser.add_argument("--pools", type=int, default=400)
     parser.add_argument("--offset-nu", type=float, default=0.11)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--min-size", type=int, default=0, help="fit only the sizes from this one on (L_min)"
+    )
     parser.add_argument("overrides", nargs="*", help="train.py's overrides of that run")
     args = parser.parse_args()
     measured, _, fit, truth, kappa, jitter = run_shape(
         args.samples, args.overrides, args.truth_order
     )
     sizes = [int(k) for k in args.runs.split(",")]
+    template = {L: (W, len(values)) for L, (W, values) in measured.items() if L >= args.min_size}
     n_runs = args.pools * max(sizes)
     print(
         f"truth: W_c {WC}, nu {NU} + N(0, {args.offset_nu}) a run; F of order "
         f"{args.truth_order} from the run (its own fit: W_c {truth.wc:.3f}, nu {truth.nu:.2f}, "
         f"chi2/dof {truth.reduced_chi2:.2f}); kappa {kappa:.2f}, jitter {jitter:.2f}; "
-        f"{n_runs} synthetic runs, fitted as the route fits",
+        f"{n_runs} synthetic runs at L = {sorted(template)}, fitted as the route fits",
         flush=True,
     )
-    template = {L: (W, len(values)) for L, (W, values) in measured.items()}
     jobs = [
         (template, truth.coefficients, kappa, jitter, 20000 + s, args.offset_nu, fit)
         for s in range(n_runs)
