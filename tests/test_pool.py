@@ -266,3 +266,29 @@ def test_pool_of_the_fits_without_the_smallest_size_and_the_paired_shift(tmp_pat
     assert metrics["pool/network/nu_without_smallest"] == pytest.approx(mean)
     partial = [runs[0], _write_run(tmp_path / "b", 9, 6.0, 2.7)]  # one run without that fit
     assert main(partial) == 0 and "without the smallest" not in capsys.readouterr().out
+
+
+def test_pool_of_the_fits_without_the_smallest_size_as_the_reading(tmp_run_dir, capsys):
+    """``--without-smallest``: each run's second fit is the reading, listed, pooled, and
+    recorded as its own route; a run without that fit is refused, nothing recorded."""
+    from mlflow.tracking import MlflowClient
+
+    runs = [
+        _write_run(tmp_run_dir, s, 6.3, nu, dropped=(6.1 + s / 20, nu + 0.1))
+        for s, nu in ((1, 2.5), (2, 2.9), (3, 2.6))
+    ]
+    assert main([*runs, "--without-smallest", "--log"]) == 0
+    out = capsys.readouterr().out
+    assert "network_without_smallest over 3 independent runs [95%]" in out
+    assert "6.150 [5.850, 6.450]" in out  # seed 1's second fit, in the runs' table
+    mean, lo, hi = t_interval([6.15, 6.2, 6.25])
+    assert f"pooled W_c: {mean:.3f} [{lo:.3f}, {hi:.3f}]" in out and "dropping it" not in out
+    client = MlflowClient(f"sqlite:///{tmp_run_dir}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("qpt-su2").experiment_id])
+    assert run.data.metrics["pool/network_without_smallest/nu"] == pytest.approx(2.767, abs=1e-3)
+    assert "pool/network/W_c" not in run.data.metrics
+    partial = [runs[0], _write_run(tmp_run_dir / "b", 9, 6.0, 2.7)]
+    assert main([*partial, "--without-smallest", "--log"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "run9" in err and "\n" not in err
+    assert len(client.search_runs([run.info.experiment_id])) == 1

@@ -12,7 +12,9 @@ interval, the pooled mean with its interval, and how the runs scatter against th
 intervals (:func:`qpt.evaluation.draws.scatter_against_intervals`); then the same route
 without each run's smallest size (a scaling route's second fit), pooled alike, and what
 dropping that size moves, paired run by run: the trend with L_min, with an interval that
-holds every draw. ``--plot`` draws the runs and the pool.
+holds every draw. ``--plot`` draws the runs and the pool. ``--without-smallest`` makes the
+runs' fits without their smallest size the reading (a pool declared so: docs/DISCOVERY.md),
+reported and recorded as the route ``<route>_without_smallest``.
 ``--log`` records the pool as one MLflow run ``pool-<model>-<route>-...`` in the store that
 train.py records into (conf/logger/mlflow.yaml): metrics ``pool/<route>/W_c`` (``_lo``,
 ``_hi``, ``nu``, ``nu_lo``, ``nu_hi``, ``W_c_held``, ``nu_held``, ``runs``, and those without
@@ -412,6 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--plot", type=Path, help="draw the runs and the pooled intervals here")
     parser.add_argument("--log", action="store_true", help="record the pool as an MLflow run")
+    parser.add_argument(
+        "--without-smallest",
+        action="store_true",
+        help="pool each run's fit without its smallest size (a scaling route's second fit)",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.confidence < 1:
         return refuse(f"--confidence {args.confidence}: must lie between 0 and 1")
@@ -424,22 +431,28 @@ def main(argv: list[str] | None = None) -> int:
         notes = check_one_setting(read, args.route)
     except RecordError as err:
         return refuse(str(err))
-    runs = [run for run, _, _ in read]
+    runs, label = [run for run, _, _ in read], args.route
+    if args.without_smallest:  # the runs' second fits, pooled and recorded as a route of its own
+        if missing := [r.path for r in runs if r.without_smallest is None]:
+            return refuse(
+                f"{missing[0]}: the {args.route!r} route has no fit without its smallest size"
+            )
+        runs, label = [r.without_smallest for r in runs], f"{args.route}_without_smallest"
     record = read[0][1]
     references = {"W_c": record.get("reference_wc"), "nu": record.get("reference_nu")}
     pooled = pool(runs, references, args.confidence)
-    lines = report(args.route, runs, pooled, args.confidence)
+    lines = report(label, runs, pooled, args.confidence)
     if dropped := smallest_size_dropped(runs, references, args.confidence):
         lines += dropped_lines(*dropped)
     lines += [f"  {n}" for n in notes]
     print("\n".join(lines))
     if args.plot:
-        pooled_runs(args.route, runs, pooled, args.plot)
+        pooled_runs(label, runs, pooled, args.plot)
         print(f"  figure: {args.plot}")
     if args.log:
         try:
             info = log_pool(
-                args.route, str(record.get("model")), runs, pooled, dropped, lines, args.confidence
+                label, str(record.get("model")), runs, pooled, dropped, lines, args.confidence
             )
         except ValueError as err:  # a store MLflow cannot open
             return refuse(str(err))
