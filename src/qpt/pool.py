@@ -435,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.without_smallest:  # the runs' second fits, pooled and recorded as a route of its own
         if missing := [r.path for r in runs if r.without_smallest is None]:
             return refuse(
-                f"{missing[0]}: the {args.route!r} route has no fit without its smallest size"
+                f"{missing[0]}: the {args.route!r} route has no fit without its smallest "
+                "size, which --without-smallest pools"
             )
         runs, label = [r.without_smallest for r in runs], f"{args.route}_without_smallest"
     record = read[0][1]
